@@ -1,0 +1,109 @@
+"""The `assistant` command: `ingest` and `ask`. Errors become one line on stderr and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from assistant.render import render_text, sync_summary
+
+log = logging.getLogger("assistant")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="Cited answers over a folder of documents.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    corpus = argparse.ArgumentParser(add_help=False)
+    corpus.add_argument("--corpus", type=Path, help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
+
+    sub.add_parser("ingest", parents=[corpus], help="sync the index with the corpus folder")
+
+    ask = sub.add_parser("ask", parents=[corpus], help="answer a question (or '-' for one per line on stdin)")
+    ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
+    ask.add_argument("--k", type=int, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from index.errors import Error
+
+        settings = _settings(args)
+        _setup_logging(settings.data_dir)
+        return _run(args, settings)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the edge: one line for the user, the traceback for the log
+        if isinstance(exc, Error):
+            print(f"error: {exc}", file=sys.stderr)
+        else:
+            log.exception("unexpected failure")
+            print(f"error: unexpected failure: {exc!r} (details in the log)", file=sys.stderr)
+        return 1
+
+
+def _settings(args):
+    from pydantic import ValidationError
+
+    from assistant.config import Settings
+    from index.errors import Error
+
+    overrides = {"corpus": args.corpus} if getattr(args, "corpus", None) else {}
+    if getattr(args, "k", None):
+        overrides["top_k"] = args.k
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Error(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+
+
+def _run(args, settings) -> int:
+    from assistant.engine import Engine
+
+    engine = Engine(settings)
+    on_file = (lambda s: print(f"indexing {s}", file=sys.stderr)) if sys.stderr.isatty() else None
+    report = engine.sync(on_file)
+    if args.command == "ingest":
+        print(sync_summary(report, engine.index))
+        return 0
+    if report.changed or report.skipped:
+        print(sync_summary(report, engine.index), file=sys.stderr)
+    questions = _stdin_questions() if args.question == "-" else [args.question]
+    for question in questions:
+        answer = engine.answer(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(render_text(answer), flush=True)
+    return 0
+
+
+def _stdin_questions():
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def _setup_logging(data_dir: Path) -> None:
+    """Tracebacks and library chatter go to a log file in the data directory, not the terminal."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(data_dir / "assistant.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

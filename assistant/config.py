@@ -1,0 +1,25 @@
+"""Settings: one typed object, read from `ASSISTANT_*` environment variables at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.embedding import DEFAULT_MODEL
+
+
+class Settings(BaseSettings):
+    """Everything tunable; built once by a front end and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    corpus: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
+    data_dir: Path = Field(Path(".assistant"), description="Where the index, manifest and log live.")
+    chroma_url: str | None = Field(None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma.")
+    embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id.")
+    top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved per question.")
+    chunk_tokens: int = Field(160, ge=16, le=512, description="Largest chunk, in model tokens.")
+    min_score: float = Field(0.30, description="Abstain when the best evidence scores below this.")
+    max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")

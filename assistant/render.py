@@ -1,0 +1,28 @@
+"""Plain-text rendering of answers and sync reports, for the command line and pipes."""
+
+from __future__ import annotations
+
+from assistant.types import Answer
+
+
+def render_text(answer: Answer) -> str:
+    """The answer, then numbered sources with file, offsets and the quoted passage."""
+    lines = [answer.text]
+    if answer.citations:
+        lines += ["", "Sources:"]
+        for c in answer.citations:
+            where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
+            lines.append(f"  [{c.n}] {where}")
+            lines.append(f"      {' '.join(c.quote.split())}")
+    return "\n".join(lines) + "\n"
+
+
+def sync_summary(report, index) -> str:
+    """One line of what a sync changed, then one line per skipped file."""
+    lines = [
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
+        f"{report.chunks} chunks in {index.location} ({report.seconds:.1f} s)"
+    ]
+    lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
+    return "\n".join(lines)

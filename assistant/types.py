@@ -1,0 +1,61 @@
+"""Plain data every front end renders: an `Answer` and its `Citation`s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation `[n]`: `quote == text_of(source)[start:end]`, checked before it is shown."""
+
+    n: int
+    source: str
+    start: int
+    end: int
+    quote: str
+    score: float
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "n": self.n,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "quote": self.quote,
+            "score": round(self.score, 4),
+        }
+        if self.page is not None:
+            out["page"] = self.page
+        return out
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose text carries `[n]` markers, or an abstention with no citations."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    mode: str = "extractive"
+    dropped: tuple[str, ...] = ()
+    llm_error: str | None = None
+    trace: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The answer JSON contract of DESIGN.md (one object per question)."""
+        out: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": [c.to_json() for c in self.citations],
+        }
+        if self.dropped:
+            out["dropped"] = list(self.dropped)
+        if self.llm_error:
+            out["llm_error"] = self.llm_error
+        return out

@@ -1,0 +1,1 @@
+"""Documents to chunks to vectors to Chroma: loading, chunking, embedding, sync and search."""

@@ -1,0 +1,106 @@
+"""Chunking: pack a document's sentences into chunks that fit the embedder's window.
+
+A chunk is always a slice of the document, `doc.text[start:end]`, and remembers the
+sentence spans inside it, so answers can quote sentences without re-splitting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index import sentences
+from index.documents import Document
+
+Span = tuple[int, int]
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one document; `text == document.text[start:end]`."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    sentences: tuple[Span, ...] = ()
+
+
+def chunk_id(source: str, start: int, end: int, text: str) -> str:
+    """Deterministic id, so syncing unchanged content twice writes nothing new."""
+    return hashlib.sha256(f"{source}\0{start}\0{end}\0{text}".encode()).hexdigest()[:32]
+
+
+def approx_tokens(texts: Sequence[str]) -> list[int]:
+    """Word-piece estimate for when no tokenizer is at hand (about 4 pieces per 3 words)."""
+    return [(len(t.split()) * 4 + 2) // 3 for t in texts]
+
+
+def chunk(
+    doc: Document,
+    max_tokens: int = 160,
+    overlap: int = 1,
+    count: Callable[[Sequence[str]], list[int]] = approx_tokens,
+) -> list[Chunk]:
+    """Split `doc` into chunks of whole sentences, each at most `max_tokens` by `count`.
+
+    Consecutive chunks share their last/first `overlap` sentences, so a fact stated
+    across a boundary is whole in at least one chunk. A sentence longer than the
+    window is cut at word boundaries.
+    """
+    spans = sentences.split(doc.text)
+    sizes = count([doc.text[s:e] for s, e in spans])
+    pieces: list[tuple[Span, int]] = []
+    for span, size in zip(spans, sizes):
+        pieces.extend(_cut(doc.text, span, size, max_tokens))
+
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(pieces):
+        j, total = i, 0
+        while j < len(pieces) and (j == i or total + pieces[j][1] <= max_tokens):
+            total += pieces[j][1]
+            j += 1
+        chunks.append(_make(doc, [p[0] for p in pieces[i:j]]))
+        if j >= len(pieces):
+            break
+        # Step back for overlap, but always move forward.
+        i = max(j - overlap, i + 1)
+    return chunks
+
+
+def _make(doc: Document, spans: list[Span]) -> Chunk:
+    start, end = spans[0][0], spans[-1][1]
+    text = doc.text[start:end]
+    page = page_of(doc, start)
+    return Chunk(chunk_id(doc.source, start, end, text), doc.source, start, end, text, page, tuple(spans))
+
+
+def page_of(doc: Document, offset: int) -> int | None:
+    """1-based page holding `offset`, for paged documents (PDF); None otherwise."""
+    if not doc.page_starts:
+        return None
+    page = 0
+    for i, p in enumerate(doc.page_starts):
+        if p <= offset:
+            page = i
+    return page + 1
+
+
+def _cut(text: str, span: Span, size: int, max_tokens: int) -> list[tuple[Span, int]]:
+    """A sentence over the window, cut into word-aligned pieces of about `max_tokens`."""
+    if size <= max_tokens:
+        return [(span, size)]
+    words = [(m.start() + span[0], m.end() + span[0]) for m in _WORD.finditer(text[span[0] : span[1]])]
+    per_word = size / max(len(words), 1)
+    step = max(1, int(max_tokens / per_word))
+    out = []
+    for k in range(0, len(words), step):
+        group = words[k : k + step]
+        out.append(((group[0][0], group[-1][1]), int(len(group) * per_word) + 1))
+    return out

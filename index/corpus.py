@@ -1,0 +1,72 @@
+"""One corpus folder's index: its Chroma collection and manifest, keyed by folder and model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from index.embedding import Embedder
+from index.errors import Error
+from index.search import Hit, search
+from index.store import Store
+from index.sync import Manifest, SyncReport, sync
+
+
+def index_key(root: Path, model: str, chunk_tokens: int) -> str:
+    """Same folder, model and chunking: same index. Anything else gets its own."""
+    return hashlib.sha256(f"{root}\0{model}\0{chunk_tokens}".encode()).hexdigest()[:16]
+
+
+class CorpusIndex:
+    """The index of the documents under `root`; opens the store on first use."""
+
+    def __init__(
+        self,
+        root: Path,
+        data_dir: Path,
+        embedder: Embedder,
+        chroma_url: str | None = None,
+        chunk_tokens: int = 160,
+    ):
+        self.root = Path(root).expanduser().resolve()
+        if not self.root.is_dir():
+            raise Error(f"corpus folder not found: {root}")
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.embedder = embedder
+        self.chroma_url = chroma_url
+        self.chunk_tokens = chunk_tokens
+        self.key = index_key(self.root, embedder.name, chunk_tokens)
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", self.root.name).strip("-_")[:40] or "root"
+        self.collection = f"corpus-{slug}-{self.key}"
+
+    @property
+    def location(self) -> str:
+        return self.chroma_url or str(self.data_dir / "chroma")
+
+    @cached_property
+    def store(self) -> Store:
+        return Store.open(
+            self.collection,
+            path=self.data_dir / "chroma",
+            url=self.chroma_url,
+            metadata={"corpus": str(self.root), "model": self.embedder.name, "chunk_tokens": self.chunk_tokens},
+        )
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest(self.data_dir / "indexes" / self.key / "manifest.json")
+
+    def sync(self, on_file: Callable[[str], None] | None = None) -> SyncReport:
+        return sync(self.root, self.store, self.embedder, self.manifest, self.chunk_tokens, on_file)
+
+    def search(self, question: str, k: int) -> list[Hit]:
+        return search(question, k, self.store, self.embedder)
+
+    def text_of(self, source: str) -> str:
+        """The canonical text of `source`, for checking and widening citations."""
+        from index.documents import load
+
+        return load(self.root, source).text

@@ -1,0 +1,90 @@
+"""Sentence spans: (start, end) offsets of each sentence of a text, whitespace excluded.
+
+Sentences are the unit of evidence: chunks are packed from them and extractive answers
+quote them, so every span must slice the original text exactly. Splitting uses Punkt,
+the splitter behind llama-index's SentenceSplitter, plus an abbreviation list and two
+repairs for its common misses ("Capt. Jeff", "the U.S. live").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+Span = tuple[int, int]
+
+_LINE = re.compile(r"[^\n]*\n?")
+_HEADING = re.compile(r"[ \t]{0,3}#{1,6}\s")
+# Lines that start a new block: headings, list items, table rows.
+_STRUCTURE = re.compile(r"[ \t]*(?:#{1,6}\s|[-*+]\s|\d{1,3}[.)]\s|\|)")
+# Titles precede a name, so a split after one is always wrong; "No. 5" likewise.
+_TITLES = "mr mrs ms dr prof capt gen col lt sgt cpl maj adm gov sen rep rev hon fr st".split()
+_NUMBERED = "no nos vol fig figs eq ch sec pp art".split()
+_ABBREVIATIONS = _TITLES + _NUMBERED + (
+    "jr sr vs etc e.g i.e cf al inc corp ltd co bros dept est approx "
+    "u.s u.k u.n e.u a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec mt ft"
+).split()
+_TITLE_END = re.compile(r"(?:^|\W)(?:" + "|".join(_TITLES) + r")\.$", re.I)
+_NUMBERED_END = re.compile(r"(?:^|\W)(?:" + "|".join(_NUMBERED) + r")\.$", re.I)
+_STARTS_LOWER = re.compile(r"^[\"'“‘(\[]*[a-z]")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    # Imported here: nltk costs ~1 s, and only ingest needs it.
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    params = PunktParameters()
+    params.abbrev_types = set(_ABBREVIATIONS)
+    return PunktSentenceTokenizer(params)
+
+
+def blocks(text: str) -> list[Span]:
+    """Paragraph-like blocks: split at blank lines, before Markdown list items and table
+    rows, and around headings (a heading is its own block)."""
+    spans: list[Span] = []
+    start = 0
+    prev_heading = False
+    for m in _LINE.finditer(text):
+        line = m.group()
+        blank = not line.strip()
+        structural = bool(_STRUCTURE.match(line))
+        if blank or structural or prev_heading:
+            spans.append((start, m.start()))
+            start = m.end() if blank else m.start()
+        prev_heading = bool(_HEADING.match(line))
+    spans.append((start, len(text)))
+    return [s for s in (_trim(text, a, b) for a, b in spans) if s[0] < s[1]]
+
+
+def split(text: str) -> list[Span]:
+    """Sentence spans of `text`, in order, never crossing a block break."""
+    out: list[Span] = []
+    tokenizer = _punkt()
+    for b_start, b_end in blocks(text):
+        block = text[b_start:b_end]
+        for s, e in tokenizer.span_tokenize(block):
+            span = _trim(text, b_start + s, b_start + e)
+            if span[0] >= span[1]:
+                continue
+            if out and out[-1][1] > b_start and _should_merge(text, out[-1], span):
+                out[-1] = (out[-1][0], span[1])
+            else:
+                out.append(span)
+    return out
+
+
+def _should_merge(text: str, prev: Span, nxt: Span) -> bool:
+    """Punkt split after an abbreviation, or before a lowercase word: one sentence really."""
+    before, after = text[prev[0] : prev[1]], text[nxt[0] : nxt[1]]
+    if _TITLE_END.search(before) or _STARTS_LOWER.match(after):
+        return True
+    return bool(_NUMBERED_END.search(before) and after[:1].isdigit())
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

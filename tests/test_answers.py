@@ -1,0 +1,78 @@
+"""Extractive answers with exact-span citations, and abstention, on the real stack."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ARTICLE
+
+pytestmark = pytest.mark.slow
+
+BECK = "What did Chief Beck say about working with Homeland Security?"
+HOMELAND = "We are not going to work in conjunction with Homeland Security on deportation efforts."
+ANSWERABLE = [
+    (BECK, HOMELAND),
+    ("Did the election change anything for the LAPD?", "changed"),
+    ("How many immigrants without documentation live in Los Angeles County?", "more than 1 million"),
+    ("When was the special order mandated?", "In 1979"),
+    ("What did Mayor Eric Garcetti say?", "we will speak up, speak out, act up\u00a0and act out"),
+]
+OFF_TOPIC = ["Who won the 2020 World Series?", "What is the capital of France?", "How do I bake sourdough bread?"]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, embedder):
+    import shutil
+
+    from assistant.config import Settings
+    from assistant.engine import Engine
+    from conftest import BUNDLED
+
+    root = tmp_path_factory.mktemp("c") / "corpus"
+    shutil.copytree(BUNDLED, root)
+    e = Engine(Settings(corpus=root, data_dir=root.parent / "data"), embedder=embedder)
+    e.sync()
+    return e
+
+
+@pytest.mark.parametrize("question, expected", ANSWERABLE)
+def test_answer_quotes_the_passage_with_an_exact_citation(engine, question, expected):
+    answer = engine.answer(question)
+    text = (engine.index.root / ARTICLE).read_text(encoding="utf-8")
+    assert not answer.abstained
+    assert answer.citations and all(f"[{c.n}]" in answer.text for c in answer.citations)
+    for c in answer.citations:
+        assert c.source == ARTICLE
+        assert c.quote == text[c.start : c.end]
+    assert any(expected in c.quote for c in answer.citations), answer.text
+    assert expected in answer.text
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_questions_the_documents_do_not_cover_are_refused(engine, question):
+    answer = engine.answer(question)
+    assert answer.abstained and answer.citations == ()
+    assert answer.to_json()["citations"] == [] and "don't cover" in answer.text
+
+
+def test_answer_json_follows_the_contract(engine):
+    data = engine.answer(BECK).to_json()
+    assert set(data) >= {"question", "answer", "abstained", "mode", "citations"}
+    assert data["question"] == BECK and data["mode"] == "extractive" and data["abstained"] is False
+    for c in data["citations"]:
+        assert set(c) >= {"n", "source", "start", "end", "quote", "score"}
+        assert isinstance(c["start"], int) and isinstance(c["score"], float)
+
+
+def test_a_stale_index_never_cites_changed_text(engine, tmp_path):
+    """If the file changed after indexing, a quote that no longer matches is dropped, not shown."""
+    path = engine.index.root / ARTICLE
+    original = path.read_bytes()
+    try:
+        path.write_text(original.decode("utf-8").replace("Homeland Security", "Homeland  Security"), encoding="utf-8")
+        answer = engine.answer(BECK)  # no sync on purpose
+        text = path.read_text(encoding="utf-8")
+        assert all(c.quote == text[c.start : c.end] for c in answer.citations)
+        assert answer.trace["rejected"]
+    finally:
+        path.write_bytes(original)

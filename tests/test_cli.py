@@ -1,0 +1,97 @@
+"""The `assistant` command end to end, in subprocesses, offline, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTICLE
+from test_answers import BECK, HOMELAND
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(sys.executable).parent / "assistant"
+
+
+def run(args, tmp_path, stdin=None, **env):
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "assistant.cli"]
+    full_env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        # Any attempt to reach the network fails fast instead of silently working.
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        **env,
+    }
+    return subprocess.run(command + args, input=stdin, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=300)
+
+
+def test_batch_json_answers_cite_exact_spans_and_refuse_off_topic(tmp_path, corpus):
+    questions = [
+        BECK,
+        "When was the special order mandated?",
+        "How many immigrants without documentation live in Los Angeles County?",
+        "What did the Sheriff's Department spokesman say?",
+        "Who won the 2020 World Series?",
+    ]
+    proc = run(["ask", "--json", "-", "--corpus", str(corpus)], tmp_path, stdin="\n".join(questions) + "\n\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(questions)
+    answers = [json.loads(line) for line in lines]
+    text = (corpus / ARTICLE).read_text(encoding="utf-8")
+    assert [a["question"] for a in answers] == questions
+    for a in answers[:4]:
+        assert a["abstained"] is False and a["mode"] == "extractive" and a["citations"]
+        for c in a["citations"]:
+            assert c["source"] == ARTICLE
+            assert c["quote"] == text[c["start"] : c["end"]]
+            assert f"[{c['n']}]" in a["answer"]
+    assert any(HOMELAND in c["quote"] for c in answers[0]["citations"])
+    assert answers[4]["abstained"] is True and answers[4]["citations"] == []
+
+
+def test_single_question_json_abstains_on_the_world_series(tmp_path, corpus):
+    proc = run(["ask", "--json", "Who won the 2020 World Series?", "--corpus", str(corpus)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["abstained"] is True and data["citations"] == []
+
+
+def test_human_output_shows_answer_and_numbered_sources(tmp_path, corpus):
+    proc = run(["ask", BECK], tmp_path, ASSISTANT_CORPUS=str(corpus))
+    assert proc.returncode == 0, proc.stderr
+    assert HOMELAND in proc.stdout
+    assert "Sources:" in proc.stdout and f"[1] {ARTICLE}:" in proc.stdout
+    assert "\x1b[" not in proc.stdout  # plain text in a pipe
+
+
+def test_ingest_reports_changes_then_nothing(tmp_path, corpus):
+    first = run(["ingest", "--corpus", str(corpus)], tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("1 added, 0 updated, 0 removed, 0 unchanged, 0 skipped")
+    second = run(["ingest", "--corpus", str(corpus)], tmp_path)
+    assert second.stdout.startswith("0 added, 0 updated, 0 removed, 1 unchanged, 0 skipped"), second.stdout
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["ask", "q", "--corpus", "no/such/folder"], {}, "error: corpus folder not found: no/such/folder"),
+        (["ask", "q"], {"ASSISTANT_EMBEDDING_MODEL": "/no/such/model"}, "error: embedding model folder not found"),
+        (["ask", "q"], {"ASSISTANT_TOP_K": "many"}, "error: bad setting top_k"),
+    ],
+)
+def test_errors_are_one_line_and_a_nonzero_exit(tmp_path, corpus, args, env, message):
+    proc = run(args, tmp_path, **{"ASSISTANT_CORPUS": str(corpus), **env})
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(message), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stdout == ""

@@ -1,0 +1,83 @@
+"""Incremental sync on a real Chroma in a temp dir with the real embedder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import ARTICLE
+
+pytestmark = pytest.mark.slow
+
+EXTRA = "Leave policy.\n\nStaff get 30 days of paid leave each year. Unused days expire in March.\n"
+
+
+def vectors_of(engine, source):
+    col = engine.index.store._col
+    res = col.get(where={"source": source}, include=["embeddings"])
+    return dict(zip(res["ids"], map(np.asarray, res["embeddings"])))
+
+
+def test_ingesting_twice_changes_nothing(corpus, make_engine):
+    (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    first = make_engine(corpus).sync()
+    assert sorted(first.added) == sorted([ARTICLE, "handbook.md"]) and first.chunks > 0
+    engine = make_engine(corpus)  # a fresh process-like engine over the same data dir
+    second = engine.sync()
+    assert not second.changed and second.unchanged == 2 and second.chunks_written == 0
+    assert second.chunks == first.chunks
+
+
+def test_touching_a_file_without_changing_it_reembeds_nothing(corpus, make_engine):
+    make_engine(corpus).sync()
+    (corpus / ARTICLE).write_bytes((corpus / ARTICLE).read_bytes())  # new mtime, same bytes
+    report = make_engine(corpus).sync()
+    assert not report.changed and report.chunks_written == 0
+
+
+def test_editing_one_file_reembeds_only_that_file(corpus, make_engine):
+    (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    engine = make_engine(corpus)
+    engine.sync()
+    before_article = vectors_of(engine, ARTICLE)
+    (corpus / "handbook.md").write_text(EXTRA.replace("30 days", "35 days"), encoding="utf-8")
+    report = make_engine(corpus).sync()
+    assert report.updated == ["handbook.md"] and report.added == [] and report.removed == []
+    after_article = vectors_of(engine, ARTICLE)
+    assert after_article.keys() == before_article.keys()
+    assert all(np.array_equal(before_article[i], after_article[i]) for i in before_article)
+    handbook_texts = engine.index.store._col.get(where={"source": "handbook.md"})["documents"]
+    assert any("35 days" in t for t in handbook_texts) and not any("30 days" in t for t in handbook_texts)
+    assert report.chunks_written == len(handbook_texts)
+
+
+def test_deleting_a_file_removes_its_chunks(corpus, make_engine):
+    (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    engine = make_engine(corpus)
+    total = engine.sync().chunks
+    article_chunks = len(engine.index.store.ids_of(ARTICLE))
+    (corpus / "handbook.md").unlink()
+    report = make_engine(corpus).sync()
+    assert report.removed == ["handbook.md"]
+    assert engine.index.store.ids_of("handbook.md") == set()
+    assert report.chunks == article_chunks < total
+
+
+def test_a_bad_file_is_reported_and_the_rest_is_ingested(corpus, make_engine):
+    (corpus / "latin1.txt").write_bytes("Café olé\n".encode("latin-1"))
+    (corpus / "empty.md").write_text("", encoding="utf-8")
+    report = make_engine(corpus).sync()
+    assert report.added == [ARTICLE]
+    assert dict(report.skipped) == {"latin1.txt": "not UTF-8 text (byte 3)", "empty.md": "empty"}
+
+
+def test_two_corpus_folders_keep_separate_indexes(tmp_path, corpus, make_engine):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    a, b = make_engine(corpus), make_engine(other)
+    a.sync(), b.sync()
+    assert a.index.collection != b.index.collection
+    assert a.index.store.ids_of("handbook.md") == set()
+    assert b.index.store.ids_of(ARTICLE) == set()
+    assert make_engine(corpus).sync().chunks == a.index.store.count()  # b's sync deleted nothing of a's
