@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -27,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
     ask.add_argument("--k", type=int, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
+
+    ev = sub.add_parser("eval", parents=[corpus], help="score answers against gold questions (JSONL)")
+    ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
+    ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.add_argument("--report", type=Path, help="write one JSON record per question here, for error analysis")
+    ev.add_argument("--limit", type=int, help="only the first N questions")
     return parser
 
 
@@ -75,6 +82,8 @@ def _run(args, settings) -> int:
     if args.command == "ingest":
         print(sync_summary(report, engine.index))
         return 0
+    if args.command == "eval":
+        return _eval(args, engine)
     if report.changed or report.skipped:
         print(sync_summary(report, engine.index), file=sys.stderr)
     questions = _stdin_questions() if args.question == "-" else [args.question]
@@ -84,6 +93,27 @@ def _run(args, settings) -> int:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
             print(render_text(answer), flush=True)
+    return 0
+
+
+def _eval(args, engine) -> int:
+    from assistant import evaluate
+    from assistant.progress import progress_bar
+
+    questions = evaluate.load_questions(args.questions)[: args.limit]
+    began = time.perf_counter()
+    with progress_bar("questions", len(questions)) as advance:
+        groups, records = evaluate.run(engine, questions, on_done=advance)
+    seconds = time.perf_counter() - began
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
+    else:
+        print(evaluate.table(groups))
+        print(f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)")
     return 0
 
 

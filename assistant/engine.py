@@ -42,7 +42,7 @@ class Engine:
         hits = search(question, k, self.index.store, self.embedder, vector=qvec)
         scored = extractive.score_sentences(qvec, hits, self.embedder)
         chosen = extractive.choose(scored, self.settings.min_score, self.settings.max_sentences)
-        text_of = self._text_reader()
+        text_of = self.text_reader()
         valid, invalid = citations.verify(extractive.as_evidence(chosen), text_of)
         trace = {
             "hits": [
@@ -64,7 +64,8 @@ class Engine:
         cites = citations.number(citations.merge(valid, text_of))
         return Answer(question, citations.quoted_answer(cites), tuple(cites), trace=trace)
 
-    def _text_reader(self) -> Callable[[str], str | None]:
+    def text_reader(self) -> Callable[[str], str | None]:
+        """A cached `source -> canonical text` lookup (None if the file can't be read now)."""
         @lru_cache(maxsize=None)
         def text_of(source: str) -> str | None:
             try:

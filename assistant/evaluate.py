@@ -1,0 +1,186 @@
+"""Evaluation: run gold questions through the engine and score retrieval, answers, citations
+and abstention. The metric functions are pure so they can be tested on hand-made cases."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.types import Answer
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """One evaluation record: answers are (text, start) spans in `doc`'s text."""
+
+    id: str
+    question: str
+    doc: str
+    answerable: bool
+    answers: tuple[tuple[str, int], ...] = ()
+
+
+def load_questions(path: Path) -> list[GoldQuestion]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                answers = tuple((a["text"], int(a["start"])) for a in r.get("answers", []))
+                out.append(GoldQuestion(r["id"], r["question"], r["doc"], bool(r["answerable"]), answers))
+    return out
+
+
+def normalize(text: str) -> str:
+    """SQuAD's answer normalisation: lowercase, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCT)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+_PUNCT = set(string.punctuation) | set("“”‘’–—")
+
+
+def answer_correct(answer_text: str, gold: Sequence[tuple[str, int]]) -> bool:
+    """A gold answer appears in the answer (both normalised)."""
+    hay = f" {normalize(answer_text)} "
+    return any(normalize(t) and f" {normalize(t)} " in hay for t, _ in gold)
+
+
+def retrieval_rank(hits: Sequence[dict], doc: str, gold: Sequence[tuple[str, int]]) -> int | None:
+    """1-based rank of the first hit of `doc` whose span contains a gold answer start."""
+    for rank, h in enumerate(hits, 1):
+        if h["source"] == doc and any(h["start"] <= s < h["end"] for _, s in gold):
+            return rank
+    return None
+
+
+def citation_valid(c: dict, text_of: Callable[[str], str | None]) -> bool:
+    text = text_of(c["source"])
+    return text is not None and 0 <= c["start"] < c["end"] <= len(text) and text[c["start"] : c["end"]] == c["quote"]
+
+
+def covers_gold(c: dict, doc: str, gold: Sequence[tuple[str, int]]) -> bool:
+    """The citation span contains a whole gold answer span."""
+    return c["source"] == doc and any(c["start"] <= s and s + len(t) <= c["end"] for t, s in gold)
+
+
+def paragraph_of(text: str, offset: int) -> Span:
+    """The blank-line-delimited paragraph holding `offset`."""
+    start = text.rfind("\n\n", 0, offset)
+    end = text.find("\n\n", offset)
+    return (0 if start < 0 else start + 2, len(text) if end < 0 else end)
+
+
+def citation_precise(c: dict, doc: str, gold: Sequence[tuple[str, int]], text: str) -> bool:
+    """The citation lies inside the paragraph of a gold answer."""
+    if c["source"] != doc:
+        return False
+    for _, s in gold:
+        p0, p1 = paragraph_of(text, s)
+        if p0 <= c["start"] and c["end"] <= p1:
+            return True
+    return False
+
+
+def judge(q: GoldQuestion, answer: Answer, text_of: Callable[[str], str | None]) -> dict[str, Any]:
+    """Per-question verdicts; metrics are averages of these."""
+    data = answer.to_json()
+    cites = data["citations"]
+    verdict: dict[str, Any] = {
+        "id": q.id,
+        "doc": q.doc,
+        "answerable": q.answerable,
+        "abstained": answer.abstained,
+        "citations": len(cites),
+        "valid_citations": sum(citation_valid(c, text_of) for c in cites),
+    }
+    if q.answerable:
+        rank = retrieval_rank(answer.trace.get("hits", []), q.doc, q.answers)
+        text = text_of(q.doc) or ""
+        verdict.update(
+            rank=rank,
+            correct=answer_correct(data["answer"], q.answers) if not answer.abstained else False,
+            cited_gold=any(covers_gold(c, q.doc, q.answers) for c in cites),
+            precise_citations=sum(citation_precise(c, q.doc, q.answers, text) for c in cites),
+        )
+    return verdict
+
+
+def summarize(verdicts: Iterable[dict[str, Any]]) -> dict[str, float | int]:
+    """Aggregate metrics over a set of verdicts."""
+    vs = list(verdicts)
+    ans = [v for v in vs if v["answerable"]]
+    una = [v for v in vs if not v["answerable"]]
+    n_cites = sum(v["citations"] for v in vs)
+    ans_cites = sum(v["citations"] for v in ans)
+
+    def share(xs: list, pred) -> float:
+        return sum(1 for x in xs if pred(x)) / len(xs) if xs else float("nan")
+
+    return {
+        "questions": len(vs),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "hit@1": share(ans, lambda v: v["rank"] == 1),
+        "hit@5": share(ans, lambda v: v["rank"] is not None and v["rank"] <= 5),
+        "mrr": sum(1 / v["rank"] for v in ans if v["rank"]) / len(ans) if ans else float("nan"),
+        "answer_correct": share(ans, lambda v: v["correct"]),
+        "citation_validity": sum(v["valid_citations"] for v in vs) / n_cites if n_cites else 1.0,
+        "citation_recall": share(ans, lambda v: v["cited_gold"]),
+        "citation_precision": sum(v["precise_citations"] for v in ans) / ans_cites if ans_cites else float("nan"),
+        "unanswerable_abstained": share(una, lambda v: v["abstained"]),
+        "false_abstention": share(ans, lambda v: v["abstained"]),
+    }
+
+
+METRICS = [
+    ("hit@1", "retrieval hit@1"),
+    ("hit@5", "retrieval hit@5"),
+    ("mrr", "retrieval MRR"),
+    ("answer_correct", "answer correctness (answerable)"),
+    ("citation_validity", "citation validity"),
+    ("citation_recall", "citation recall"),
+    ("citation_precision", "citation precision"),
+    ("unanswerable_abstained", "unanswerable abstained"),
+    ("false_abstention", "false abstention on answerable"),
+]
+
+
+def table(groups: dict[str, dict[str, float | int]]) -> str:
+    """A Markdown table: one row per metric, one column per group of questions."""
+    names = list(groups)
+    lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    counts = " | ".join(f"{groups[n]['answerable']} / {groups[n]['unanswerable']}" for n in names)
+    lines.append(f"| questions (answerable / unanswerable) | {counts} |")
+    for key, label in METRICS:
+        lines.append(f"| {label} | " + " | ".join(f"{groups[n][key]:.3f}" for n in names) + " |")
+    return "\n".join(lines)
+
+
+def run(
+    engine,
+    questions: Sequence[GoldQuestion],
+    on_done: Callable[[], None] | None = None,
+) -> tuple[dict[str, dict[str, float | int]], list[dict[str, Any]]]:
+    """Ask every question through `engine`; return metrics per document (and "all") and per-question records."""
+    text_of = engine.text_reader()
+    verdicts, records = [], []
+    for q in questions:
+        answer = engine.answer(q.question)
+        verdict = judge(q, answer, text_of)
+        verdicts.append(verdict)
+        records.append({**answer.to_json(), "gold": [t for t, _ in q.answers], "verdict": verdict, "trace": answer.trace})
+        if on_done:
+            on_done()
+    groups = {doc: summarize(v for v in verdicts if v["doc"] == doc) for doc in sorted({v["doc"] for v in verdicts})}
+    groups["all"] = summarize(verdicts)
+    return groups, records
