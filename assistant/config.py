@@ -20,6 +20,6 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma.")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id.")
     top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved per question.")
-    chunk_tokens: int = Field(160, ge=16, le=512, description="Largest chunk, in model tokens.")
-    min_score: float = Field(0.30, description="Abstain when the best evidence scores below this.")
+    chunk_tokens: int = Field(200, ge=16, le=512, description="Largest chunk, in model tokens.")
+    min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")

@@ -12,7 +12,7 @@ from assistant.types import Answer
 from index.corpus import CorpusIndex
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import DocumentError
-from index.search import search
+from index.search import Hit
 from index.sync import SyncReport
 
 
@@ -37,28 +37,22 @@ class Engine:
         question = question.strip()
         if not question:
             return Answer(question, EMPTY_QUESTION, abstained=True)
-        k = k or self.settings.top_k
-        qvec = self.embedder.embed([question])[0]
-        hits = search(question, k, self.index.store, self.embedder, vector=qvec)
-        scored = extractive.score_sentences(qvec, hits, self.embedder)
-        chosen = extractive.choose(scored, self.settings.min_score, self.settings.max_sentences)
-        text_of = self.text_reader()
+        return self.compose(question, self.index.search(question, k or self.settings.top_k))
+
+    def compose(
+        self,
+        question: str,
+        hits: list[Hit],
+        keyword_weight: float = extractive.KEYWORD_WEIGHT,
+        margin: float = extractive.MARGIN,
+        text_of: Callable[[str], str | None] | None = None,
+    ) -> Answer:
+        """The extractive answer from retrieved `hits`: best sentences, verified and cited, or an abstention."""
+        ranked = extractive.rank(hits, keyword_weight)
+        chosen = extractive.choose(ranked, self.settings.min_score, self.settings.max_sentences, margin)
+        text_of = text_of or self.text_reader()
         valid, invalid = citations.verify(extractive.as_evidence(chosen), text_of)
-        trace = {
-            "hits": [
-                {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 4),
-                 "dense_rank": h.dense_rank, "keyword_rank": h.keyword_rank}
-                for h in hits
-            ],
-            "sentences": [
-                {"source": s.source, "start": s.start, "end": s.end, "score": round(s.score, 4),
-                 "sentence_score": round(s.sentence_score, 4), "chosen": s in chosen}
-                for s in scored[:20]
-            ],
-            "rejected": [{"source": e.source, "start": e.start, "end": e.end, "reason": "quote no longer matches the file"}
-                         for e in invalid],
-            "min_score": self.settings.min_score,
-        }
+        trace = _trace(hits, ranked, chosen, invalid, self.settings.min_score)
         if not valid:
             return Answer(question, NOT_COVERED, abstained=True, trace=trace)
         cites = citations.number(citations.merge(valid, text_of))
@@ -74,3 +68,24 @@ class Engine:
                 return None
 
         return text_of
+
+
+def _trace(hits, ranked, chosen, invalid, min_score) -> dict:
+    """What `/why` and the eval report show: hits, sentence scores, what was chosen and dropped."""
+    chosen_ids = {r.hit.sentence.id for r in chosen}
+    return {
+        "hits": [
+            {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 4),
+             "dense_rank": h.dense_rank, "keyword_rank": h.keyword_rank, "page": h.chunk.page}
+            for h in hits
+        ],
+        "sentences": [
+            {"source": r.hit.sentence.source, "start": r.hit.sentence.start, "end": r.hit.sentence.end,
+             "score": round(r.score, 4), "dense": round(r.hit.dense, 4), "keyword": round(r.hit.keyword, 4),
+             "chosen": r.hit.sentence.id in chosen_ids}
+            for r in ranked[:20]
+        ],
+        "rejected": [{"source": e.source, "start": e.start, "end": e.end, "reason": "quote no longer matches the file"}
+                     for e in invalid],
+        "min_score": min_score,
+    }

@@ -1,8 +1,9 @@
-"""Extractive answering: score every sentence of the retrieved chunks, quote the best.
+"""Extractive answering: rank the sentences of the retrieved chunks, quote the best.
 
-A sentence's score blends its own similarity to the question with its chunk's, so a
-sentence that only makes sense in a relevant passage still ranks, and a passage that
-is relevant overall doesn't lend its score to its weakest sentence.
+A sentence ranks by its cosine similarity to the question plus a share of its BM25
+score; whether to answer at all is decided by the best sentence's cosine similarity
+alone, because that is an absolute measure (BM25 is scaled per question).
+The numbers were fitted on the Normans questions only (eval/fit.py).
 """
 
 from __future__ import annotations
@@ -10,60 +11,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.citations import Evidence
-from index.embedding import Embedder
-from index.search import Hit
+from index.search import Hit, SentenceHit
 
-SENTENCE_WEIGHT = 0.75  # the rest is the chunk's similarity
-MARGIN = 0.08  # further sentences must score within this of the best
+KEYWORD_WEIGHT = 0.4  # BM25 share in a sentence's answer score
+MARGIN = 1.0  # further sentences must score within this of the best (1.0: no limit, fitted)
 
 
 @dataclass(frozen=True)
-class Scored:
-    """One candidate sentence and how it scored."""
+class Ranked:
+    """A candidate sentence with the page of its chunk and its answer score."""
 
-    source: str
-    start: int
-    end: int
-    quote: str
+    hit: SentenceHit
     page: int | None
-    sentence_score: float
-    chunk_score: float
     score: float
-    dense_rank: int | None
 
 
-def score_sentences(question_vec: np.ndarray, hits: Sequence[Hit], embedder: Embedder) -> list[Scored]:
-    """Every distinct sentence of `hits`, scored, best first."""
-    seen: dict[tuple[str, int, int], tuple[Hit, str]] = {}
+def rank(hits: Sequence[Hit], keyword_weight: float = KEYWORD_WEIGHT) -> list[Ranked]:
+    """Every distinct sentence of `hits`, best first."""
+    seen: dict[str, Ranked] = {}
     for hit in hits:
-        c = hit.chunk
-        for s, e in c.sentences:
-            key = (c.source, s, e)
-            if key not in seen:  # overlapping chunks repeat sentences; keep the better-ranked chunk's
-                seen[key] = (hit, c.text[s - c.start : e - c.start])
-    if not seen:
+        for sh in hit.sentences:
+            if sh.sentence.id not in seen:  # overlapping chunks share sentences
+                seen[sh.sentence.id] = Ranked(sh, hit.chunk.page, sh.dense + keyword_weight * sh.keyword)
+    return sorted(seen.values(), key=lambda r: -r.score)
+
+
+def choose(ranked: Sequence[Ranked], min_score: float, max_sentences: int, margin: float = MARGIN) -> list[Ranked]:
+    """The best sentences, or none when even the best is not similar enough to the question."""
+    if not ranked or ranked[0].hit.dense < min_score:
         return []
-    keys = list(seen)
-    sims = embedder.embed([seen[k][1] for k in keys]) @ question_vec
-    out = []
-    for (source, s, e), sim in zip(keys, sims):
-        hit, quote = seen[(source, s, e)]
-        score = SENTENCE_WEIGHT * float(sim) + (1 - SENTENCE_WEIGHT) * hit.score
-        out.append(Scored(source, s, e, quote, hit.chunk.page, float(sim), hit.score, score, hit.dense_rank))
-    out.sort(key=lambda x: -x.score)
-    return out
+    floor = ranked[0].score - margin
+    return [r for r in ranked if r.score >= floor][:max_sentences]
 
 
-def choose(scored: Sequence[Scored], min_score: float, max_sentences: int) -> list[Scored]:
-    """The best sentence and those close behind it; nothing if even the best is too weak."""
-    if not scored or scored[0].score < min_score:
-        return []
-    floor = max(min_score, scored[0].score - MARGIN)
-    return [s for s in scored if s.score >= floor][:max_sentences]
-
-
-def as_evidence(chosen: Sequence[Scored]) -> list[Evidence]:
-    return [Evidence(s.source, s.start, s.end, s.quote, s.score, s.page) for s in chosen]
+def as_evidence(chosen: Sequence[Ranked]) -> list[Evidence]:
+    return [
+        Evidence(r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end, r.hit.sentence.text, r.score, r.page)
+        for r in chosen
+    ]

@@ -31,9 +31,38 @@ class Chunk:
     sentences: tuple[Span, ...] = ()
 
 
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a document, the unit of evidence; `text == document.text[start:end]`."""
+
+    id: str
+    source: str
+    start: int
+    end: int
+    text: str
+
+
 def chunk_id(source: str, start: int, end: int, text: str) -> str:
     """Deterministic id, so syncing unchanged content twice writes nothing new."""
     return hashlib.sha256(f"{source}\0{start}\0{end}\0{text}".encode()).hexdigest()[:32]
+
+
+def sentences_of(c: Chunk) -> list[Sentence]:
+    """The sentences inside chunk `c`, with ids that don't depend on which chunk holds them."""
+    out = []
+    for s, e in c.sentences:
+        text = c.text[s - c.start : e - c.start]
+        out.append(Sentence(chunk_id(c.source, s, e, text), c.source, s, e, text))
+    return out
+
+
+def unique_sentences(chunks: Sequence[Chunk]) -> list[Sentence]:
+    """Sentences of `chunks` once each (overlapping chunks share some)."""
+    seen: dict[str, Sentence] = {}
+    for c in chunks:
+        for sent in sentences_of(c):
+            seen.setdefault(sent.id, sent)
+    return list(seen.values())
 
 
 def approx_tokens(texts: Sequence[str]) -> list[int]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from index.embedding import Embedder
 from index.errors import Error
-from index.search import Hit, search
+from index.keyword import KeywordIndex
+from index.search import Hit, Weights, search
 from index.store import Store
 from index.sync import Manifest, SyncReport, sync
 
@@ -29,7 +30,7 @@ class CorpusIndex:
         data_dir: Path,
         embedder: Embedder,
         chroma_url: str | None = None,
-        chunk_tokens: int = 160,
+        chunk_tokens: int = 200,
     ):
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
@@ -59,11 +60,33 @@ class CorpusIndex:
     def manifest(self) -> Manifest:
         return Manifest(self.data_dir / "indexes" / self.key / "manifest.json")
 
-    def sync(self, on_file: Callable[[str], None] | None = None) -> SyncReport:
-        return sync(self.root, self.store, self.embedder, self.manifest, self.chunk_tokens, on_file)
+    @property
+    def keyword_dir(self) -> Path:
+        return self.data_dir / "indexes" / self.key / "keyword"
 
-    def search(self, question: str, k: int) -> list[Hit]:
-        return search(question, k, self.store, self.embedder)
+    @cached_property
+    def keywords(self) -> KeywordIndex:
+        """The BM25 side, loaded from disk; rebuilt from the store if missing or out of step."""
+        if (self.keyword_dir / "parents.json").is_file():
+            loaded = KeywordIndex.load(self.keyword_dir)
+            if len(loaded.chunks.ids) == self.store.count():
+                return loaded
+        return self._rebuild_keywords()
+
+    def _rebuild_keywords(self) -> KeywordIndex:
+        keywords = KeywordIndex.build(self.store.all_chunks())
+        keywords.save(self.keyword_dir)
+        self.__dict__["keywords"] = keywords
+        return keywords
+
+    def sync(self, on_file: Callable[[str], None] | None = None) -> SyncReport:
+        report = sync(self.root, self.store, self.embedder, self.manifest, self.chunk_tokens, on_file)
+        if report.changed:
+            self._rebuild_keywords()
+        return report
+
+    def search(self, question: str, k: int, vector=None, weights: Weights = Weights()) -> list[Hit]:
+        return search(question, k, self.store, self.embedder, self.keywords, vector=vector, weights=weights)
 
     def text_of(self, source: str) -> str:
         """The canonical text of `source`, for checking and widening citations."""

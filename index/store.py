@@ -1,7 +1,8 @@
 """The vector store: the one module that talks to Chroma.
 
-Everything outside sees `Chunk`s and scores, never Chroma's result dicts. A store is
-one Chroma collection, embedded on disk by default or on a `chroma run` server.
+Everything outside sees `Chunk`s, `Sentence`s and scores, never Chroma's result dicts.
+An index is two collections on one client, chunks and their sentences, embedded on
+disk by default or on a `chroma run` server.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.chunking import Chunk
+from index.chunking import Chunk, Sentence
 from index.errors import StoreError
 
 _WRITE_BATCH = 1000  # well under Chroma's max batch size
 
 
 class Store:
-    """One collection of chunks with their vectors (cosine space)."""
+    """Chunks and sentences with their vectors (cosine space), kept in step per source."""
 
-    def __init__(self, collection):
-        self._col = collection
+    def __init__(self, chunks, sentences):
+        self._chunks = chunks
+        self._sentences = sentences
 
     @classmethod
     def open(cls, name: str, path: Path | None = None, url: str | None = None, metadata: dict | None = None) -> Store:
-        """Open or create collection `name`, on disk under `path` or on the server at `url`."""
+        """Open or create index `name`, on disk under `path` or on the server at `url`."""
         import chromadb
         from chromadb.config import Settings
 
@@ -47,59 +49,95 @@ class Store:
                 assert path is not None
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=settings)
-            collection = client.get_or_create_collection(
-                name,
-                embedding_function=None,  # we always pass vectors; never let Chroma fetch a model
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata=metadata or None,
-            )
+
+            def collection(suffix: str):
+                return client.get_or_create_collection(
+                    name + suffix,
+                    embedding_function=None,  # we always pass vectors; never let Chroma fetch a model
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata=metadata or None,
+                )
+
+            return cls(collection(""), collection("-sentences"))
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - connection and on-disk errors look alike to a user
-            where = url or str(path)
-            raise StoreError(f"cannot open the Chroma index at {where}: {exc}") from exc
-        return cls(collection)
+            raise StoreError(f"cannot open the Chroma index at {url or path}: {exc}") from exc
 
     def count(self) -> int:
-        return self._col.count()
+        return self._chunks.count()
 
-    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        for i in range(0, len(chunks), _WRITE_BATCH):
-            part = chunks[i : i + _WRITE_BATCH]
-            self._col.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors[i : i + _WRITE_BATCH],
-                documents=[c.text for c in part],
-                metadatas=[_metadata(c) for c in part],
-            )
+    def replace_source(
+        self,
+        source: str,
+        chunks: Sequence[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: Sequence[Sentence],
+        sentence_vectors: np.ndarray,
+    ) -> None:
+        """Make `source`'s chunks and sentences exactly these: write new ones, then delete the rest.
 
-    def ids_of(self, source: str) -> set[str]:
-        return set(self._col.get(where={"source": source}, include=[])["ids"])
+        Stale entries are found in the store itself, not in a manifest, so a sync that
+        was killed half-way converges on the next run.
+        """
+        _upsert(self._sentences, [s.id for s in sentences], sentence_vectors, [s.text for s in sentences],
+                [{"source": s.source, "start": s.start, "end": s.end} for s in sentences])
+        _upsert(self._chunks, [c.id for c in chunks], chunk_vectors, [c.text for c in chunks],
+                [_chunk_metadata(c) for c in chunks])
+        self.remove_source(source, keep={c.id for c in chunks} | {s.id for s in sentences})
 
-    def delete(self, ids: Sequence[str]) -> None:
-        ids = list(ids)
-        for i in range(0, len(ids), _WRITE_BATCH):
-            self._col.delete(ids=ids[i : i + _WRITE_BATCH])
+    def remove_source(self, source: str, keep: set[str] = frozenset()) -> None:
+        for col in (self._chunks, self._sentences):
+            stale = [i for i in col.get(where={"source": source}, include=[])["ids"] if i not in keep]
+            for i in range(0, len(stale), _WRITE_BATCH):
+                col.delete(ids=stale[i : i + _WRITE_BATCH])
 
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """The `k` nearest chunks with cosine similarity, best first."""
-        if k <= 0 or self.count() == 0:
+    def chunk_ids(self, source: str | None = None) -> set[str]:
+        where = {"source": source} if source else None
+        return set(self._chunks.get(where=where, include=[])["ids"])
+
+    def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
+        """Ids of the `n` chunks nearest to `vector`, best first."""
+        return _nearest(self._chunks, vector, n)
+
+    def nearest_sentences(self, vector: np.ndarray, n: int) -> list[str]:
+        """Ids of the `n` sentences nearest to `vector`, best first."""
+        return _nearest(self._sentences, vector, n)
+
+    def chunks_with_vectors(self, ids: Sequence[str]) -> list[tuple[Chunk, np.ndarray]]:
+        if not ids:
             return []
-        res = self._col.query(
-            query_embeddings=[vector], n_results=k, include=["documents", "metadatas", "distances"]
-        )
+        res = self._chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         return [
-            (_chunk(id_, doc, meta), 1.0 - float(dist))
-            for id_, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+            (_chunk(i, d, m), np.asarray(v, dtype=np.float32))
+            for i, d, m, v in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"])
         ]
+
+    def sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        res = self._sentences.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(res["ids"], res["embeddings"])}
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, for rebuilding derived indexes."""
-        res = self._col.get(include=["documents", "metadatas"])
+        res = self._chunks.get(include=["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])]
 
 
-def _metadata(c: Chunk) -> dict:
+def _upsert(col, ids, vectors, documents, metadatas) -> None:
+    for i in range(0, len(ids), _WRITE_BATCH):
+        end = i + _WRITE_BATCH
+        col.upsert(ids=ids[i:end], embeddings=vectors[i:end], documents=documents[i:end], metadatas=metadatas[i:end])
+
+
+def _nearest(col, vector, n) -> list[str]:
+    if n <= 0:
+        return []
+    return col.query(query_embeddings=[vector], n_results=n, include=[])["ids"][0]
+
+
+def _chunk_metadata(c: Chunk) -> dict:
     meta = {"source": c.source, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentences)}
     if c.page is not None:
         meta["page"] = c.page

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index import documents
-from index.chunking import chunk
+from index.chunking import chunk, unique_sentences
 from index.embedding import Embedder
 from index.errors import DocumentError
 from index.store import Store
@@ -64,7 +64,7 @@ def sync(
     store: Store,
     embedder: Embedder,
     manifest: Manifest,
-    chunk_tokens: int = 160,
+    chunk_tokens: int = 200,
     on_file: Callable[[str], None] | None = None,
 ) -> SyncReport:
     """Bring `store` in line with the files under `root`; bad files are reported and skipped."""
@@ -96,11 +96,10 @@ def sync(
             touched = True
             continue
         chunks = chunk(doc, max_tokens=chunk_tokens, count=embedder.count_tokens)
-        vectors = embedder.embed([c.text for c in chunks])
-        store.upsert(chunks, vectors)
-        # Delete by what the store holds, not what the manifest says: converges after a crash.
-        stale = store.ids_of(source) - {c.id for c in chunks}
-        store.delete(sorted(stale))
+        sentences = unique_sentences(chunks)
+        # One call for both, so the model can batch them by length.
+        vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
+        store.replace_source(source, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
         manifest.files[source] = {
             "sha256": doc.sha256,
             "size": stat.st_size,
@@ -110,7 +109,7 @@ def sync(
         (report.updated if entry else report.added).append(source)
         report.chunks_written += len(chunks)
     for source in sorted(set(manifest.files) - set(present)):
-        store.delete(sorted(store.ids_of(source)))
+        store.remove_source(source)
         del manifest.files[source]
         report.removed.append(source)
     if touched or report.changed:

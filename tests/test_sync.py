@@ -12,10 +12,14 @@ pytestmark = pytest.mark.slow
 EXTRA = "Leave policy.\n\nStaff get 30 days of paid leave each year. Unused days expire in March.\n"
 
 
-def vectors_of(engine, source):
-    col = engine.index.store._col
+def vectors_of(engine, source, collection="_chunks"):
+    col = getattr(engine.index.store, collection)
     res = col.get(where={"source": source}, include=["embeddings"])
     return dict(zip(res["ids"], map(np.asarray, res["embeddings"])))
+
+
+def sentence_ids(engine, source):
+    return set(engine.index.store._sentences.get(where={"source": source}, include=[])["ids"])
 
 
 def test_ingesting_twice_changes_nothing(corpus, make_engine):
@@ -40,27 +44,34 @@ def test_editing_one_file_reembeds_only_that_file(corpus, make_engine):
     engine = make_engine(corpus)
     engine.sync()
     before_article = vectors_of(engine, ARTICLE)
+    before_sentences = vectors_of(engine, ARTICLE, "_sentences")
     (corpus / "handbook.md").write_text(EXTRA.replace("30 days", "35 days"), encoding="utf-8")
     report = make_engine(corpus).sync()
     assert report.updated == ["handbook.md"] and report.added == [] and report.removed == []
     after_article = vectors_of(engine, ARTICLE)
     assert after_article.keys() == before_article.keys()
     assert all(np.array_equal(before_article[i], after_article[i]) for i in before_article)
-    handbook_texts = engine.index.store._col.get(where={"source": "handbook.md"})["documents"]
-    assert any("35 days" in t for t in handbook_texts) and not any("30 days" in t for t in handbook_texts)
-    assert report.chunks_written == len(handbook_texts)
+    after_sentences = vectors_of(engine, ARTICLE, "_sentences")
+    assert all(np.array_equal(before_sentences[i], after_sentences[i]) for i in before_sentences)
+    for collection in (engine.index.store._chunks, engine.index.store._sentences):
+        texts = collection.get(where={"source": "handbook.md"})["documents"]
+        assert any("35 days" in t for t in texts) and not any("30 days" in t for t in texts)
+    assert report.chunks_written == len(engine.index.store.chunk_ids("handbook.md"))
 
 
 def test_deleting_a_file_removes_its_chunks(corpus, make_engine):
     (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
     engine = make_engine(corpus)
     total = engine.sync().chunks
-    article_chunks = len(engine.index.store.ids_of(ARTICLE))
+    article_chunks = len(engine.index.store.chunk_ids(ARTICLE))
+    assert sentence_ids(engine, "handbook.md")
     (corpus / "handbook.md").unlink()
-    report = make_engine(corpus).sync()
+    fresh = make_engine(corpus)
+    report = fresh.sync()
     assert report.removed == ["handbook.md"]
-    assert engine.index.store.ids_of("handbook.md") == set()
+    assert engine.index.store.chunk_ids("handbook.md") == set() and sentence_ids(engine, "handbook.md") == set()
     assert report.chunks == article_chunks < total
+    assert len(fresh.index.keywords.chunks.ids) == article_chunks  # BM25 follows the store
 
 
 def test_a_bad_file_is_reported_and_the_rest_is_ingested(corpus, make_engine):
@@ -78,6 +89,6 @@ def test_two_corpus_folders_keep_separate_indexes(tmp_path, corpus, make_engine)
     a, b = make_engine(corpus), make_engine(other)
     a.sync(), b.sync()
     assert a.index.collection != b.index.collection
-    assert a.index.store.ids_of("handbook.md") == set()
-    assert b.index.store.ids_of(ARTICLE) == set()
+    assert a.index.store.chunk_ids("handbook.md") == set()
+    assert b.index.store.chunk_ids(ARTICLE) == set()
     assert make_engine(corpus).sync().chunks == a.index.store.count()  # b's sync deleted nothing of a's
