@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.testing import assert_abstains, assert_cites
+
 from conftest import ARTICLE
 
 pytestmark = pytest.mark.slow
@@ -44,14 +46,14 @@ def test_answer_quotes_the_passage_with_an_exact_citation(engine, question, expe
     for c in answer.citations:
         assert c.source == ARTICLE
         assert c.quote == text[c.start : c.end]
-    assert any(expected in c.quote for c in answer.citations), answer.text
+    assert_cites(answer, source=ARTICLE, contains=expected)
     assert expected in answer.text
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_questions_the_documents_do_not_cover_are_refused(engine, question):
     answer = engine.answer(question)
-    assert answer.abstained and answer.citations == ()
+    assert_abstains(answer)
     assert answer.to_json()["citations"] == [] and "don't cover" in answer.text
 
 

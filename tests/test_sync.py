@@ -92,3 +92,20 @@ def test_two_corpus_folders_keep_separate_indexes(tmp_path, corpus, make_engine)
     assert a.index.store.chunk_ids("handbook.md") == set()
     assert b.index.store.chunk_ids(ARTICLE) == set()
     assert make_engine(corpus).sync().chunks == a.index.store.count()  # b's sync deleted nothing of a's
+
+
+def test_the_keyword_index_is_saved_with_the_index_and_follows_it(corpus, make_engine):
+    engine = make_engine(corpus)
+    engine.sync()
+    folder = engine.index.keyword_dir
+    saved = (folder / "parents.json").stat().st_mtime_ns
+    reopened = make_engine(corpus)
+    reopened.sync()  # nothing changed: loaded from disk, not rebuilt
+    assert reopened.index.keywords.chunks.ids == engine.index.keywords.chunks.ids
+    assert (folder / "parents.json").stat().st_mtime_ns == saved
+    assert set(reopened.index.keywords.chunks.ids) == engine.index.store.chunk_ids()
+    (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    make_engine(corpus).sync()
+    after = make_engine(corpus).index.keywords
+    assert set(after.chunks.ids) == engine.index.store.chunk_ids() and len(after.chunks.ids) > len(reopened.index.keywords.chunks.ids)
+    assert after.chunks.scores("paid leave").max() > 0
