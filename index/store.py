@@ -92,6 +92,10 @@ class Store:
             for i in range(0, len(stale), _WRITE_BATCH):
                 col.delete(ids=stale[i : i + _WRITE_BATCH])
 
+    def sources(self) -> set[str]:
+        """Every source with chunks in the store."""
+        return {m["source"] for m in self._chunks.get(include=["metadatas"])["metadatas"]}
+
     def chunk_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
         return set(self._chunks.get(where=where, include=[])["ids"])

@@ -72,6 +72,12 @@ def sync(
     report = SyncReport()
     present = documents.discover(root)
     touched = False  # manifest needs saving
+    if sum(e["chunks"] for e in manifest.files.values()) != store.count():
+        # The store and the manifest disagree (a sync killed half-way, a wiped collection):
+        # forget what the manifest vouches for, so every file is re-embedded and every
+        # source the store holds but the folder doesn't is removed.
+        known = set(manifest.files) | store.sources()
+        manifest.files = {s: {"sha256": "", "size": -1, "mtime_ns": -1, "chunks": 0} for s in known}
     for source in present:
         entry = manifest.files.get(source)
         try:

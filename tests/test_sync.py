@@ -109,3 +109,18 @@ def test_the_keyword_index_is_saved_with_the_index_and_follows_it(corpus, make_e
     after = make_engine(corpus).index.keywords
     assert set(after.chunks.ids) == engine.index.store.chunk_ids() and len(after.chunks.ids) > len(reopened.index.keywords.chunks.ids)
     assert after.chunks.scores("paid leave").max() > 0
+
+
+def test_a_store_that_disagrees_with_the_manifest_is_repaired(corpus, make_engine):
+    """As after a sync killed between writing the store and saving the manifest."""
+    (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
+    engine = make_engine(corpus)
+    clean = engine.sync().chunks
+    store = engine.index.store
+    store.remove_source(ARTICLE)  # chunks gone, manifest still vouches for them
+    (corpus / "handbook.md").unlink()  # and a deletion the manifest hasn't seen
+    report = make_engine(corpus).sync()
+    assert report.removed == ["handbook.md"] and ARTICLE in report.updated
+    assert store.sources() == {ARTICLE}
+    assert report.chunks == len(store.chunk_ids(ARTICLE)) < clean
+    assert not make_engine(corpus).sync().changed
