@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
     ask.add_argument("--k", type=int, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
 
+    sub.add_parser("chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)")
+
     ev = sub.add_parser("eval", parents=[corpus], help="score answers against gold questions (JSONL)")
     ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -76,9 +78,14 @@ def _settings(args):
 def _run(args, settings) -> int:
     from assistant.engine import Engine
 
+    from assistant.progress import sync_with_progress
+
     engine = Engine(settings)
-    on_file = (lambda s: print(f"indexing {s}", file=sys.stderr)) if sys.stderr.isatty() else None
-    report = engine.sync(on_file)
+    if args.command == "chat":
+        from bots.repl import run_chat  # the command line is the one edge that reaches up to the bots
+
+        return run_chat(engine, settings.data_dir)
+    report = sync_with_progress(engine)
     if args.command == "ingest":
         print(sync_summary(report, engine.index))
         return 0

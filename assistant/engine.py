@@ -30,14 +30,23 @@ class Engine:
             chunk_tokens=settings.chunk_tokens,
         )
 
-    def sync(self, on_file: Callable[[str], None] | None = None) -> SyncReport:
+    def sync(self, on_file: Callable[[str, int, int], None] | None = None) -> SyncReport:
         return self.index.sync(on_file)
 
-    def answer(self, question: str, k: int | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        k: int | None = None,
+        query: str | None = None,
+        exclude: frozenset[tuple[str, int, int]] = frozenset(),
+    ) -> Answer:
+        """Answer `question`, retrieving with `query` when a conversation resolved it to one,
+        and never quoting the `exclude`d (source, start, end) spans again."""
         question = question.strip()
         if not question:
             return Answer(question, EMPTY_QUESTION, abstained=True)
-        return self.compose(question, self.index.search(question, k or self.settings.top_k))
+        hits = self.index.search(query or question, k or self.settings.top_k)
+        return self.compose(question, hits, exclude=exclude)
 
     def compose(
         self,
@@ -46,13 +55,16 @@ class Engine:
         keyword_weight: float = extractive.KEYWORD_WEIGHT,
         margin: float = extractive.MARGIN,
         text_of: Callable[[str], str | None] | None = None,
+        exclude: frozenset[tuple[str, int, int]] = frozenset(),
     ) -> Answer:
         """The extractive answer from retrieved `hits`: best sentences, verified and cited, or an abstention."""
         ranked = extractive.rank(hits, keyword_weight)
+        if exclude:
+            ranked = [r for r in ranked if (r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end) not in exclude]
         chosen = extractive.choose(ranked, self.settings.min_score, self.settings.max_sentences, margin)
         text_of = text_of or self.text_reader()
         valid, invalid = citations.verify(extractive.as_evidence(chosen), text_of)
-        trace = _trace(hits, ranked, chosen, invalid, self.settings.min_score)
+        trace = _trace(hits, ranked, chosen, invalid, self.settings.min_score, self.settings.max_sentences)
         if not valid:
             return Answer(question, NOT_COVERED, abstained=True, trace=trace)
         cites = citations.number(citations.merge(valid, text_of))
@@ -70,22 +82,24 @@ class Engine:
         return text_of
 
 
-def _trace(hits, ranked, chosen, invalid, min_score) -> dict:
+def _trace(hits, ranked, chosen, invalid, min_score, max_sentences) -> dict:
     """What `/why` and the eval report show: hits, sentence scores, what was chosen and dropped."""
     chosen_ids = {r.hit.sentence.id for r in chosen}
     return {
         "hits": [
             {"source": h.chunk.source, "start": h.chunk.start, "end": h.chunk.end, "score": round(h.score, 4),
-             "dense_rank": h.dense_rank, "keyword_rank": h.keyword_rank, "page": h.chunk.page}
+             "dense_rank": h.dense_rank, "keyword_rank": h.keyword_rank, "page": h.chunk.page,
+             "preview": h.chunk.text[:120]}
             for h in hits
         ],
         "sentences": [
             {"source": r.hit.sentence.source, "start": r.hit.sentence.start, "end": r.hit.sentence.end,
              "score": round(r.score, 4), "dense": round(r.hit.dense, 4), "keyword": round(r.hit.keyword, 4),
-             "chosen": r.hit.sentence.id in chosen_ids}
+             "chosen": r.hit.sentence.id in chosen_ids, "text": r.hit.sentence.text}
             for r in ranked[:20]
         ],
         "rejected": [{"source": e.source, "start": e.start, "end": e.end, "reason": "quote no longer matches the file"}
                      for e in invalid],
         "min_score": min_score,
+        "max_sentences": max_sentences,
     }

@@ -22,3 +22,28 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
     ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
+
+
+def sync_with_progress(engine):
+    """`engine.sync()`, drawing a bar of files on a terminal once there is work to do."""
+    if not sys.stderr.isatty():
+        return engine.sync()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = None
+
+    def on_file(source: str, done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("indexing", total=total)
+        bar.update(task, completed=done, description=f"indexing {source}")
+
+    try:
+        return engine.sync(on_file)
+    finally:
+        if task is not None:
+            bar.stop()

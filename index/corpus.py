@@ -79,7 +79,7 @@ class CorpusIndex:
         self.__dict__["keywords"] = keywords
         return keywords
 
-    def sync(self, on_file: Callable[[str], None] | None = None) -> SyncReport:
+    def sync(self, on_file: Callable[[str, int, int], None] | None = None) -> SyncReport:
         report = sync(self.root, self.store, self.embedder, self.manifest, self.chunk_tokens, on_file)
         if report.changed:
             self._rebuild_keywords()
@@ -87,6 +87,15 @@ class CorpusIndex:
 
     def search(self, question: str, k: int, vector=None, weights: Weights = Weights()) -> list[Hit]:
         return search(question, k, self.store, self.embedder, self.keywords, vector=vector, weights=weights)
+
+    def stats(self) -> dict:
+        """Documents and chunks indexed, the model and where the index lives, for a status line."""
+        return {
+            "documents": len(self.manifest.files),
+            "chunks": self.store.count(),
+            "model": self.embedder.name,
+            "location": self.location,
+        }
 
     def text_of(self, source: str) -> str:
         """The canonical text of `source`, for checking and widening citations."""

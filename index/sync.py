@@ -65,9 +65,12 @@ def sync(
     embedder: Embedder,
     manifest: Manifest,
     chunk_tokens: int = 200,
-    on_file: Callable[[str], None] | None = None,
+    on_file: Callable[[str, int, int], None] | None = None,
 ) -> SyncReport:
-    """Bring `store` in line with the files under `root`; bad files are reported and skipped."""
+    """Bring `store` in line with the files under `root`; bad files are reported and skipped.
+
+    `on_file(source, done, total)` is called before each file that has to be read.
+    """
     began = time.perf_counter()
     report = SyncReport()
     present = documents.discover(root)
@@ -78,6 +81,7 @@ def sync(
         # source the store holds but the folder doesn't is removed.
         known = set(manifest.files) | store.sources()
         manifest.files = {s: {"sha256": "", "size": -1, "mtime_ns": -1, "chunks": 0} for s in known}
+    todo = []
     for source in present:
         entry = manifest.files.get(source)
         try:
@@ -87,15 +91,18 @@ def sync(
             continue
         if entry and entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns:
             report.unchanged += 1
-            continue
+        else:
+            todo.append((source, stat))
+    for done, (source, stat) in enumerate(todo):
+        if on_file:
+            on_file(source, done, len(todo))
+        entry = manifest.files.get(source)
         try:
             doc = documents.load(root, source)
         except DocumentError as exc:
             # Keep whatever an earlier good version put in the index: a bad file loses nothing.
             report.skipped.append((source, exc.reason))
             continue
-        if on_file:
-            on_file(source)
         if entry and entry["sha256"] == doc.sha256:
             entry.update(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
             report.unchanged += 1

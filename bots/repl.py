@@ -1,0 +1,237 @@
+"""`assistant chat`: a terminal conversation over the documents.
+
+On a terminal: line editing and persistent history (prompt_toolkit), rich rendering,
+Ctrl-C cancels the answer in progress, Ctrl-D leaves. From a pipe: one question per
+line, plain text, no escape codes. Slash commands work in both.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from assistant.conversation import Conversation, Resolved
+from assistant.engine import Engine
+from assistant.types import Answer
+
+HELP = """Ask a question about the documents; follow-ups like "what else did he say?" use the conversation.
+  /sources   full quotes of the last answer
+  /open N    the passage around citation N, the cited words highlighted
+  /why       what was retrieved, how sentences scored, what was chosen or dropped and why
+  /reset     forget the conversation
+  /help      this help
+  /quit      leave (or Ctrl-D); Ctrl-C cancels an answer in progress"""
+CONTEXT_CHARS = 400  # shown on each side of a cited span by /open
+
+
+class Chat:
+    """One chat session: the engine, the conversation, and how to show things."""
+
+    def __init__(self, engine: Engine, console: Console):
+        self.engine = engine
+        self.console = console
+        self.conversation = Conversation()
+        self.last: tuple[Resolved, Answer] | None = None
+        # One worker: a cancelled answer finishes in the background before the next starts.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
+
+    def handle(self, line: str) -> bool:
+        """Act on one line of input; False means leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("/"):
+            return self.command(line)
+        self.ask(line)
+        return True
+
+    def ask(self, question: str) -> None:
+        resolved = self.conversation.resolve(question)
+        job = self._worker.submit(self.engine.answer, question, None, resolved.query, resolved.exclude)
+        try:
+            with self.console.status("searching the documents…") if self.console.is_terminal else nullcontext():
+                answer = _wait(job)
+        except KeyboardInterrupt:
+            self.console.print("[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
+            return
+        self.conversation.add(resolved, answer)
+        self.last = (resolved, answer)
+        self.console.print(render_answer(answer, resolved), soft_wrap=True)
+        self.console.print()
+
+    def command(self, line: str) -> bool:
+        name, _, arg = line.partition(" ")
+        name = name.lower()
+        if name in ("/quit", "/exit", "/q"):
+            return False
+        if name == "/help":
+            self.console.print(HELP, markup=False, soft_wrap=True)
+        elif name == "/reset":
+            self.conversation.reset()
+            self.last = None
+            self.console.print("Conversation cleared.")
+        elif name in ("/sources", "/open", "/why"):
+            if self.last is None:
+                self.console.print("Nothing asked yet.")
+            elif name == "/sources":
+                self.console.print(render_sources(self.last[1], full=True), soft_wrap=True)
+            elif name == "/why":
+                self.console.print(render_why(*self.last), soft_wrap=True)
+            else:
+                self.console.print(self.open(arg), soft_wrap=True)
+        else:
+            self.console.print(f"Unknown command {name}; /help lists them.", markup=False)
+        return True
+
+    def open(self, arg: str) -> Text | str:
+        answer = self.last[1]
+        try:
+            n = int(arg)
+            cite = next(c for c in answer.citations if c.n == n)
+        except (ValueError, StopIteration):
+            numbers = ", ".join(str(c.n) for c in answer.citations) or "none"
+            return f"Usage: /open N, with N a citation of the last answer ({numbers})."
+        text = self.engine.text_reader()(cite.source)
+        if text is None or text[cite.start : cite.end] != cite.quote:
+            return f"{cite.source} has changed since it was cited; ask again."
+        return render_open(text, cite.source, cite.start, cite.end, cite.page)
+
+
+def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
+    """The answer with its [n] markers, then numbered sources with location and quote."""
+    out = Text()
+    if resolved and resolved.follow_up:
+        out.append(f"(taking this as about: {', '.join(resolved.carried)})\n", style="dim")
+    out.append(answer.text, style="italic" if answer.abstained else None)
+    out.highlight_regex(r"\[\d+\]", "bold cyan")
+    if answer.citations:
+        out.append("\n\n")
+        out.append_text(render_sources(answer, full=False))
+    return out
+
+
+def render_sources(answer: Answer, full: bool) -> Text:
+    out = Text()
+    if not answer.citations:
+        out.append("No sources: the answer quotes nothing.")
+        return out
+    for c in answer.citations:
+        page = f", page {c.page}" if c.page is not None else ""
+        out.append(f"[{c.n}] ", style="bold cyan")
+        out.append(f"{c.source}:{c.start}-{c.end}{page}", style="bold")
+        quote = c.quote if full else _short(c.quote, 160)
+        out.append(f"\n    {quote}\n", style="green")
+    out.rstrip()
+    return out
+
+
+def render_open(text: str, source: str, start: int, end: int, page: int | None) -> Text:
+    """The passage around [start, end), cut at line breaks where possible, span highlighted."""
+    lo = max(0, start - CONTEXT_CHARS)
+    hi = min(len(text), end + CONTEXT_CHARS)
+    nl = text.find("\n", lo, start)
+    lo = nl + 1 if lo > 0 and nl >= 0 else lo
+    nl = text.rfind("\n", end, hi)
+    hi = nl if hi < len(text) and nl >= 0 else hi
+    out = Text()
+    out.append(f"{source}:{start}-{end}" + (f", page {page}" if page is not None else "") + "\n", style="bold")
+    out.append(("…" if lo > 0 else "") + text[lo:start])
+    out.append(">>", style="bold yellow")
+    out.append(text[start:end], style="bold yellow reverse")
+    out.append("<<", style="bold yellow")
+    out.append(text[end:hi] + ("…" if hi < len(text) else ""))
+    return out
+
+
+def render_why(resolved: Resolved, answer: Answer) -> Text:
+    """Retrieved passages with their scores, then each candidate sentence: chosen, or why not."""
+    trace = answer.trace
+    out = Text()
+    out.append("Query: ", style="bold")
+    out.append(resolved.query)
+    if resolved.carried:
+        out.append(f"  (carried from earlier: {', '.join(resolved.carried)})", style="dim")
+    out.append("\nRetrieved passages (score = 0.8 × best sentence + 0.2 × passage; ranks in dense / BM25 search):\n", style="bold")
+    for i, h in enumerate(trace.get("hits", []), 1):
+        dense = f"#{h['dense_rank']}" if h["dense_rank"] else "-"
+        kw = f"#{h['keyword_rank']}" if h["keyword_rank"] else "-"
+        out.append(f"  {i}. {h['score']:.3f}  dense {dense:>3} bm25 {kw:>3}  {h['source']}:{h['start']}-{h['end']}  ")
+        out.append(_short(h.get("preview", ""), 70) + "\n", style="dim")
+    out.append(f"Sentences (score = cosine + 0.4 × BM25; answer needs top cosine ≥ {trace.get('min_score', 0):.3f}):\n", style="bold")
+    sentences = trace.get("sentences", [])
+    top_dense = sentences[0]["dense"] if sentences else 0.0
+    chosen_count = 0
+    for s in sentences[:10]:
+        if s["chosen"]:
+            chosen_count += 1
+            mark, reason, style = "✓", "quoted", "green"
+        elif answer.abstained and top_dense < trace.get("min_score", 0):
+            mark, reason, style = "✗", f"abstained: top cosine {top_dense:.3f} < {trace.get('min_score', 0):.3f}", "red"
+        elif chosen_count >= trace.get("max_sentences", 3):
+            mark, reason, style = "✗", f"below the top {trace.get('max_sentences', 3)}", "red"
+        else:
+            mark, reason, style = "✗", "already quoted earlier in this conversation, or quote changed", "red"
+        out.append(f"  {mark} {s['score']:.3f} (cos {s['dense']:.3f}, bm25 {s['keyword']:.2f}) ", style=style)
+        out.append(f"{s['source']}:{s['start']}-{s['end']} {_short(s.get('text', ''), 80)}  ")
+        out.append(f"[{reason}]\n", style="dim")
+    for r in trace.get("rejected", []):
+        out.append(f"  ✗ {r['source']}:{r['start']}-{r['end']} [{r['reason']}]\n", style="red")
+    out.rstrip()
+    return out
+
+
+def run_chat(engine: Engine, data_dir: Path) -> int:
+    """The loop: a status line, then questions until /quit, Ctrl-D or end of input."""
+    from assistant.progress import sync_with_progress
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    console = Console(highlight=False, soft_wrap=True)
+    report = sync_with_progress(engine)
+    stats = engine.index.stats()
+    status = (f"{stats['documents']} documents, {stats['chunks']} chunks · model {stats['model']} · "
+              f"index {stats['location']}")
+    if report.changed or report.skipped:
+        status += f" · synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed"
+        status += f", {len(report.skipped)} skipped" if report.skipped else ""
+    console.print(status, style="dim", markup=False)
+    chat = Chat(engine, console)
+    if not interactive:
+        for line in sys.stdin:
+            if not chat.handle(line):
+                break
+        return 0
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    session = PromptSession(history=FileHistory(str(data_dir / "chat_history")))
+    console.print("Type a question, or /help.", style="dim")
+    while True:
+        try:
+            line = session.prompt("❯ ")
+        except KeyboardInterrupt:
+            continue  # Ctrl-C at the prompt clears the line
+        except EOFError:
+            return 0
+        if not chat.handle(line):
+            return 0
+
+
+def _wait(job: Future):
+    # Short timeouts keep the main thread where Ctrl-C can reach it.
+    while True:
+        try:
+            return job.result(timeout=0.1)
+        except FutureTimeout:
+            continue
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,111 @@
+"""`assistant chat` driven as a person would: in a real pseudo-terminal, and from a pipe."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ARTICLE
+from test_answers import BECK, HOMELAND
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(sys.executable).parent / "assistant"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r")
+ELECTION = "We have not changed because of the election on Tuesday."
+PROMPT = "❯\x08"  # a fresh prompt: prompt_toolkit draws the space after it with a cursor move
+
+
+def env_for(tmp_path):
+    return {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "PROMPT_TOOLKIT_NO_CPR": "1",  # pexpect doesn't answer cursor-position queries
+        "TERM": "xterm-256color",
+        "COLUMNS": "250",
+        "LINES": "50",
+    }
+
+
+def plain(text: str) -> str:
+    return " ".join(ANSI.sub("", text).split())
+
+
+def test_chat_in_a_pseudo_terminal(tmp_path, corpus):
+    pexpect = pytest.importorskip("pexpect")
+    env = env_for(tmp_path)
+    subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
+    child = pexpect.spawn(str(SCRIPT), ["chat", "--corpus", str(corpus)], env=env, encoding="utf-8",
+                          dimensions=(50, 250), timeout=120, cwd=str(tmp_path))
+    try:
+        child.expect(r"1 documents, \d+ chunks")
+        child.expect_exact(PROMPT)
+
+        # Ctrl-C while the first answer is still loading the model: cancelled, session alive.
+        child.sendline("What did Mayor Garcetti say?")
+        time.sleep(1.0)
+        child.sendintr()
+        child.expect_exact("cancelled")
+        child.expect_exact(PROMPT)
+
+        child.sendline(BECK)
+        child.expect_exact(PROMPT)
+        first = plain(child.before)
+        assert HOMELAND in first and f"{ARTICLE}:" in first and "[1]" in first
+
+        child.sendline("Did the election change anything for his department?")
+        child.expect_exact(PROMPT)
+        follow = plain(child.before)
+        assert "taking this as about: Chief Beck" in follow
+        assert ELECTION in follow
+        n = re.search(r"\[(\d+)\] " + re.escape(f"{ARTICLE}:2605-2660"), follow)
+        assert n, follow  # the election sentence is cited with its exact span
+        assert ELECTION in (corpus / ARTICLE).read_text(encoding="utf-8")[2605:2660]
+
+        child.sendline("/sources")
+        child.expect_exact(PROMPT)
+        assert ELECTION in plain(child.before) and f"{ARTICLE}:2605-2660" in plain(child.before)
+
+        child.sendline(f"/open {n.group(1)}")
+        child.expect_exact(PROMPT)
+        opened = plain(child.before)
+        assert f">>{ELECTION}<<" in opened and "This is the same LAPD you had Monday" in opened
+
+        child.sendline("/why")
+        child.expect_exact(PROMPT)
+        why = plain(child.before)
+        assert "carried from earlier: Chief Beck" in why and "Retrieved passages" in why
+        assert "[quoted]" in why and "[below the top 3]" in why
+
+        child.sendline("/reset")
+        child.expect_exact("Conversation cleared.")
+        child.expect_exact(PROMPT)
+        child.sendline("/sources")
+        child.expect_exact("Nothing asked yet.")
+        child.expect_exact(PROMPT)
+
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+
+def test_chat_reads_questions_from_a_pipe_as_plain_text(tmp_path, corpus):
+    questions = f"{BECK}\nDid the election change anything for his department?\n/sources\nWho won the 2020 World Series?\n"
+    proc = subprocess.run([str(SCRIPT), "chat", "--corpus", str(corpus)], input=questions, capture_output=True,
+                          text=True, env=env_for(tmp_path), cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "\x1b" not in out  # no escape codes in a pipe
+    assert out.splitlines()[0].startswith("1 documents, ")
+    assert HOMELAND in out and ELECTION in out
+    assert f"[1] {ARTICLE}:" in out
+    assert "The documents don't cover this question" in out
