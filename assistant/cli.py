@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)")
 
+    slack = sub.add_parser("slack", parents=[corpus], help="run the Slack bot (Socket Mode, or --http)")
+    slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events instead of Socket Mode")
+    slack.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
+    slack.add_argument("--host", default="0.0.0.0", help="address for --http (default all)")
+
     ev = sub.add_parser("eval", parents=[corpus], help="score answers against gold questions (JSONL)")
     ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -77,12 +82,16 @@ def _settings(args):
 
 def _run(args, settings) -> int:
     from assistant.engine import Engine
-
     from assistant.progress import sync_with_progress
 
+    # The command line is the one edge that reaches up to the bots.
+    if args.command == "slack":
+        from bots.slack.app import run
+
+        return run(settings, http=args.http, port=args.port, host=args.host)
     engine = Engine(settings)
     if args.command == "chat":
-        from bots.repl import run_chat  # the command line is the one edge that reaches up to the bots
+        from bots.repl import run_chat
 
         return run_chat(engine, settings.data_dir)
     report = sync_with_progress(engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedding import DEFAULT_MODEL
@@ -23,3 +23,9 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=16, le=512, description="Largest chunk, in model tokens.")
     min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")
+
+    # Slack: the token names are Slack's own, so they are read without the prefix too.
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or test server can stand in).")
+    slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ASSISTANT_SLACK_BOT_TOKEN"))
+    slack_app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN", "ASSISTANT_SLACK_APP_TOKEN"))
+    slack_signing_secret: str = Field("", validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ASSISTANT_SLACK_SIGNING_SECRET"))

@@ -1,0 +1,1 @@
+"""The Slack app: Bolt listeners, Block Kit rendering, Socket Mode and HTTP mode."""

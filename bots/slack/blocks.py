@@ -1,0 +1,89 @@
+"""Block Kit rendering of an `Answer`: pure functions, safe for anything a document says.
+
+Every piece of document or user text goes through `escape`, so a document containing
+"<!channel>" or "<@U123>" shows those characters instead of pinging anyone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.types import Answer
+
+SECTION_LIMIT = 3000  # characters in one section's text
+BLOCK_LIMIT = 50  # blocks in one message
+QUOTE_CHARS = 200  # shown per source
+FALLBACK_LIMIT = 3000  # the plain `text` shown in notifications
+NOT_IN_DOCUMENTS = ":mag: *Not in the documents.* I couldn't find this in the indexed documents, so I won't guess."
+
+
+def escape(text: str) -> str:
+    """mrkdwn escaping: with `&`, `<`, `>` escaped no mention, link or broadcast can form."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]]:
+    """The fallback `text` and the `blocks` of a reply: answer sections, sources, feedback buttons."""
+    if answer.abstained:
+        body = [_section(NOT_IN_DOCUMENTS)]
+        fallback = "Not in the documents: I couldn't find this in the indexed documents."
+    else:
+        body = [_section(part) for part in split(escape(_bold_markers(answer.text)), SECTION_LIMIT)]
+        fallback = _short(escape(answer.text), FALLBACK_LIMIT)
+    tail = [] if answer.abstained else sources_blocks(answer)
+    tail.append(feedback_block(feedback_value))
+    room = BLOCK_LIMIT - len(tail)
+    if len(body) > room:
+        body = body[: room - 1] + [_section("_… the answer is longer than one Slack message; ask a narrower question._")]
+    return fallback, body + tail
+
+
+def sources_blocks(answer: Answer) -> list[dict]:
+    """A divider and one context line per citation: number, file and offsets, short quote."""
+    blocks: list[dict] = [{"type": "divider"}]
+    for c in answer.citations:
+        where = escape(c.source.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+        line = f"*[{c.n}]* `{where}` “{escape(_short(c.quote, QUOTE_CHARS))}”"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _short(line, SECTION_LIMIT)}]})
+    return blocks
+
+
+def feedback_block(value: str) -> dict:
+    return {
+        "type": "actions",
+        "block_id": "feedback",
+        "elements": [
+            {"type": "button", "action_id": "feedback_up", "value": value,
+             "text": {"type": "plain_text", "text": "👍 Helpful", "emoji": True}},
+            {"type": "button", "action_id": "feedback_down", "value": value,
+             "text": {"type": "plain_text", "text": "👎 Not helpful", "emoji": True}},
+        ],
+    }
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut after a sentence, else at a space, else hard."""
+    parts = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind(". "), window.rfind("] "))
+        cut = cut + 1 if cut > limit // 2 else window.rfind(" ")
+        if cut <= 0:
+            amp = window.rfind("&", limit - 6)
+            cut = amp if amp > 0 else limit  # never inside an "&amp;" escape
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return parts + ([text] if text else [])
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _bold_markers(text: str) -> str:
+    return re.sub(r"\[(\d+)\]", r"*[\1]*", text)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,195 @@
+"""Event handling: which Slack deliveries get an answer, exactly once, and where it goes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from assistant.conversation import Conversation
+from assistant.engine import Engine
+from assistant.types import Answer
+from bots.slack.blocks import answer_message
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+# Message subtypes that are a person saying something; edits, deletions, joins… are not.
+ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
+PROGRESS_REACTION = "hourglass_flowing_sand"
+
+
+class Seen:
+    """A bounded set of keys seen recently, for exactly-once handling of redelivered events."""
+
+    def __init__(self, size: int = 10_000):
+        self._keys: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first(self, key: str) -> bool:
+        """True the first time `key` is offered, False ever after (while remembered)."""
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys[key] = None
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+            return True
+
+
+class Pacer:
+    """At most one message per `interval` seconds per channel, as Slack asks of bots."""
+
+    def __init__(self, interval: float = 1.0):
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, channel: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._last.get(channel, 0.0) + self.interval)
+            self._last[channel] = start
+        time.sleep(max(0.0, start - now))
+
+
+class Responder:
+    """Answers questions from Slack: one at a time, remembering each thread's conversation."""
+
+    def __init__(self, engine: Engine, feedback_log: Path, threads: int = 1000):
+        self.engine = engine
+        self.feedback_log = feedback_log
+        self.seen = Seen()
+        self.pacer = Pacer()
+        self._threads: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
+        self._max_threads = threads
+        self._answers: OrderedDict[str, dict] = OrderedDict()  # feedback key -> what was answered
+        self._lock = threading.Lock()  # the engine answers one question at a time
+
+    def knows_thread(self, channel: str, thread_ts: str) -> bool:
+        return (channel, thread_ts) in self._threads
+
+    def answer(self, question: str, channel: str, thread_ts: str | None) -> tuple[Answer, str]:
+        """Answer `question` in the context of its thread; returns the answer and its feedback key."""
+        key = (channel, thread_ts or "")
+        with self._lock:
+            conversation = self._threads.pop(key, None) or Conversation()
+            resolved = conversation.resolve(question)
+            answer = self.engine.answer(question, query=resolved.query, exclude=resolved.exclude)
+            conversation.add(resolved, answer)
+            self._threads[key] = conversation
+            while len(self._threads) > self._max_threads:
+                self._threads.popitem(last=False)
+            feedback_key = secrets.token_hex(8)
+            self._answers[feedback_key] = answer.to_json()
+            while len(self._answers) > 10_000:
+                self._answers.popitem(last=False)
+        return answer, feedback_key
+
+    def reply(self, client, question: str, channel: str, thread_ts: str | None, message_ts: str | None) -> None:
+        """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question."""
+        if message_ts:
+            _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+        try:
+            answer, key = self.answer(question, channel, thread_ts)
+            text, blocks = answer_message(answer, key)
+            self.pacer.wait(channel)
+            kwargs = {"thread_ts": thread_ts} if thread_ts else {}
+            client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                                    unfurl_media=False, **kwargs)
+        finally:
+            if message_ts:
+                _quietly(client.reactions_remove, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+
+    def record_feedback(self, key: str, value: str, user: str, message_text: str) -> None:
+        """Append one click to the feedback log (JSONL in the data directory)."""
+        answered = self._answers.get(key, {})
+        record = {
+            "time": time.time(),
+            "user": user,
+            "value": value,
+            "question": answered.get("question"),
+            "answer": answered.get("answer", message_text),
+            "citations": answered.get("citations", []),
+        }
+        self.feedback_log.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.feedback_log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def register(app, responder: Responder) -> None:
+    """Attach the listeners: mentions, messages (DMs and followed threads), /ask, feedback."""
+
+    @app.middleware
+    def once_per_event(body, next, logger):
+        # Retries (X-Slack-Retry-Num) carry the same event_id: answer 200 and do nothing.
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not responder.seen.first(f"event:{event_id}"):
+            from slack_bolt import BoltResponse
+
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.event("app_mention")
+    def on_mention(event, client, context):
+        if _from_a_bot(event, context):
+            return
+        if not responder.seen.first(f"msg:{event['channel']}:{event['ts']}"):
+            return  # the `message` event for the same post got here first
+        question = MENTION.sub("", event.get("text", "")).strip()
+        thread_ts = event.get("thread_ts") or event["ts"]
+        responder.reply(client, question, event["channel"], thread_ts, event["ts"])
+
+    @app.event("message")
+    def on_message(event, client, context):
+        if event.get("subtype") not in ANSWERABLE_SUBTYPES or _from_a_bot(event, context):
+            return
+        channel, thread_ts = event["channel"], event.get("thread_ts")
+        direct = event.get("channel_type") == "im"
+        followed = thread_ts is not None and responder.knows_thread(channel, thread_ts)
+        mentions_me = context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", "")
+        if not (direct or followed or mentions_me):
+            return
+        if not responder.seen.first(f"msg:{channel}:{event['ts']}"):
+            return
+        question = MENTION.sub("", event.get("text", "")).strip()
+        if not direct:
+            thread_ts = thread_ts or event["ts"]
+        responder.reply(client, question, channel, thread_ts, event["ts"])
+
+    @app.command("/ask")
+    def on_ask(ack, command, respond):
+        question = command.get("text", "").strip()
+        if not question:
+            ack("Ask a question about the documents, e.g. `/ask what is the leave policy?`")
+            return
+        ack(f"Looking up: {question}")
+        answer, key = responder.answer(question, command["channel_id"], None)
+        text, blocks = answer_message(answer, key)
+        respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+
+    @app.action(re.compile(r"^feedback_(up|down)$"))
+    def on_feedback(ack, body, action):
+        ack()
+        value = "up" if action["action_id"] == "feedback_up" else "down"
+        message = body.get("message", {})
+        responder.record_feedback(action.get("value", ""), value, body.get("user", {}).get("id", ""),
+                                  message.get("text", ""))
+
+
+def _from_a_bot(event: dict, context) -> bool:
+    return bool(event.get("bot_id") or event.get("subtype") == "bot_message"
+                or (context.bot_user_id and event.get("user") == context.bot_user_id))
+
+
+def _quietly(call, **kwargs) -> None:
+    """Progress reactions are a nicety: a failure is logged, never shown."""
+    try:
+        call(**kwargs)
+    except Exception as exc:  # noqa: BLE001
+        log.info("progress reaction failed: %s", exc)

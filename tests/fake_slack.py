@@ -1,0 +1,107 @@
+"""A loopback stand-in for Slack's Web API: records every call, answers like Slack does.
+
+Speaks the real protocol (form or JSON bodies, `{"ok": ...}` replies, 429 with
+Retry-After) so the real slack-sdk client can be pointed at it. Also serves
+`response_url`s under /respond/ and, optionally, a Socket Mode websocket URL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+BOT_USER = "UBOT"
+BOT_ID = "BBOT"
+
+
+class FakeSlack:
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+        self.failures: dict[str, list[tuple[int, dict]]] = {}  # method -> scripted (status, headers)
+        self.socket_url = "ws://127.0.0.1:9/"
+        self._lock = threading.Lock()
+        self._ts = 1700000000.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for key in ("blocks", "attachments"):
+                        if isinstance(params.get(key), str):
+                            params[key] = json.loads(params[key])
+                method = self.path.split("/api/", 1)[1] if "/api/" in self.path else self.path
+                with fake._lock:
+                    scripted = fake.failures.get(method)
+                    failure = scripted.pop(0) if scripted else None
+                    fake.calls.append((method, {**params, "_status": failure[0] if failure else 200}))
+                if failure:
+                    status, headers = failure
+                    self._send(status, {"ok": False, "error": "ratelimited"}, headers)
+                    return
+                self._send(200, fake.reply(method, params))
+
+            def _send(self, status, body, headers=None):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.api_url = f"http://127.0.0.1:{self.port}/api/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def reply(self, method: str, params: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": "T1", "user": "assistant",
+                    "team": "Test", "url": "https://test.slack.com/"}
+        if method in ("chat.postMessage", "chat.update"):
+            with self._lock:
+                self._ts += 1
+                ts = f"{self._ts:.6f}"
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
+                    "message": {"text": params.get("text"), "ts": ts}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url}
+        return {"ok": True}
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def posts(self, channel: str | None = None, method: str = "chat.postMessage") -> list[dict]:
+        with self._lock:
+            return [p for m, p in self.calls if m == method and p["_status"] == 200
+                    and (channel is None or p.get("channel") == channel)]
+
+    def wait_for(self, predicate, timeout: float = 20.0):
+        """Poll until `predicate()` is truthy; return its value (or the last falsy one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.05)
+
+
+def message_text(post: dict) -> str:
+    """Everything a person would read in a posted message: text plus all block text."""
+    return post.get("text", "") + "\n" + json.dumps(post.get("blocks", []), ensure_ascii=False)

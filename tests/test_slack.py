@@ -1,0 +1,244 @@
+"""The Slack bot over real HTTP: signed events in, real slack-sdk calls out to a loopback fake API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import ARTICLE, BUNDLED
+from fake_slack import BOT_ID, BOT_USER, FakeSlack, message_text
+from test_answers import BECK, HOMELAND
+
+pytestmark = pytest.mark.slow
+
+SECRET = "test-signing-secret"
+SCRIPT = Path(sys.executable).parent / "assistant"
+NOTICE = "<!channel> The cafeteria closes at 3 pm on Fridays, <@U0ADMIN> says."
+QUIET = 2.0  # seconds to wait before concluding that nothing more will be posted
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def slack(tmp_path_factory):
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, slack):
+    root = tmp_path_factory.mktemp("slack")
+    corpus = root / "corpus"
+    shutil.copytree(BUNDLED, corpus)
+    (corpus / "notices.md").write_text(f"# Notices\n\n{NOTICE}\n", encoding="utf-8")
+    port = free_port()
+    env = {**os.environ, "ASSISTANT_SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": SECRET, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1",
+                             "--corpus", str(corpus)], env=env, cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read())
+            time.sleep(0.2)
+    yield {"url": f"http://127.0.0.1:{port}/slack/events", "data": root / "data"}
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def sign(body: str, ts: int, secret: str = SECRET) -> str:
+    return "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def send(url, body: str, content_type="application/json", ts=None, secret=SECRET, headers=None):
+    ts = int(time.time()) if ts is None else ts
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+        "Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts),
+        "X-Slack-Signature": sign(body, ts, secret), **(headers or {})})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, resp.read().decode(), time.monotonic() - started
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(), time.monotonic() - started
+
+
+_counter = iter(range(100, 10_000))
+
+
+def event(kind="app_mention", text=f"<@{BOT_USER}> {BECK}", channel="C1", **extra) -> tuple[str, dict]:
+    n = next(_counter)
+    ts = f"1700000{n}.000100"
+    ev = {"type": kind, "user": "U1", "text": text, "ts": ts, "channel": channel, "event_ts": ts, **extra}
+    body = {"token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event": ev,
+            "event_id": f"Ev{n}", "event_time": n, "authorizations": [{"user_id": BOT_USER, "is_bot": True, "team_id": "T1"}]}
+    return json.dumps(body), ev
+
+
+def test_url_verification_answers_the_challenge(bot):
+    status, body, _ = send(bot["url"], json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}))
+    assert status == 200 and "abc123" in body
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "stale timestamp"])
+def test_bad_or_stale_signature_is_refused(bot, slack, case):
+    body, ev = event(channel="CSIG")
+    if case == "wrong secret":
+        status, _, _ = send(bot["url"], body, secret="not-the-secret")
+    else:
+        status, _, _ = send(bot["url"], body, ts=int(time.time()) - 600)
+    assert status == 401
+    time.sleep(QUIET)
+    assert slack.posts("CSIG") == []
+
+
+def test_mention_gets_one_threaded_cited_answer_and_a_retry_gets_none(bot, slack):
+    body, ev = event(channel="C1")
+    status, _, seconds = send(bot["url"], body)
+    assert status == 200 and seconds < 3
+    posts = slack.wait_for(lambda: slack.posts("C1"), timeout=10)
+    assert len(posts) == 1
+    post = posts[0]
+    assert post["thread_ts"] == ev["ts"]
+    assert HOMELAND in message_text(post) and ARTICLE in message_text(post)
+    status, _, _ = send(bot["url"], body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert status == 200
+    time.sleep(QUIET)
+    assert len(slack.posts("C1")) == 1
+    added = [p for p in slack.posts(method="reactions.add") if p.get("channel") == "C1"]
+    removed = [p for p in slack.posts(method="reactions.remove") if p.get("channel") == "C1"]
+    assert len(added) == len(removed) == 1  # progress shown, then cleared
+
+
+def test_mention_and_message_events_for_one_post_give_one_answer(bot, slack):
+    body, ev = event(channel="CPAIR")
+    n = next(_counter)
+    twin = json.loads(body)
+    twin["event"] = {**ev, "type": "message", "channel_type": "channel"}
+    twin["event_id"] = f"Ev{n}"
+    assert send(bot["url"], body)[0] == 200
+    assert send(bot["url"], json.dumps(twin))[0] == 200
+    slack.wait_for(lambda: slack.posts("CPAIR"), timeout=10)
+    time.sleep(QUIET)
+    assert len(slack.posts("CPAIR")) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"user": BOT_USER, "bot_id": BOT_ID},  # the bot's own message
+        {"bot_id": "B999", "subtype": "bot_message"},  # another bot
+        {"subtype": "message_changed"},
+        {"subtype": "message_deleted"},
+    ],
+)
+def test_bot_messages_and_edits_are_ignored(bot, slack, extra):
+    channel = f"CIGN{next(_counter)}"
+    body, _ = event("message", channel=channel, channel_type="im", **extra)
+    assert send(bot["url"], body)[0] == 200
+    time.sleep(QUIET)
+    assert slack.posts(channel) == []
+
+
+def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
+    body, ev = event(channel="CTHREAD")
+    send(bot["url"], body)
+    assert slack.wait_for(lambda: slack.posts("CTHREAD"), timeout=10)
+    follow, _ = event("message", text="Did the election change anything for his department?", channel="CTHREAD",
+                      thread_ts=ev["ts"], channel_type="channel")
+    assert send(bot["url"], follow)[0] == 200
+    posts = slack.wait_for(lambda: len(slack.posts("CTHREAD")) >= 2 and slack.posts("CTHREAD"), timeout=10)
+    assert len(posts) == 2 and posts[1]["thread_ts"] == ev["ts"]
+    assert "We have not changed because of the election on Tuesday." in message_text(posts[1])
+    # A message in a thread the bot never answered is left alone.
+    other, _ = event("message", text="Anyone around?", channel="CTHREAD", thread_ts="1600000000.000001",
+                     channel_type="channel")
+    send(bot["url"], other)
+    time.sleep(QUIET)
+    assert len(slack.posts("CTHREAD")) == 2
+
+
+def test_a_direct_message_is_answered(bot, slack):
+    body, _ = event("message", text=BECK, channel="DDM", channel_type="im")
+    assert send(bot["url"], body)[0] == 200
+    posts = slack.wait_for(lambda: slack.posts("DDM"), timeout=10)
+    assert len(posts) == 1 and HOMELAND in message_text(posts[0])
+
+
+def test_slash_command_acks_at_once_then_answers(bot, slack):
+    form = urlencode({"command": "/ask", "text": BECK, "channel_id": "CCMD", "user_id": "U1", "team_id": "T1",
+                      "response_url": f"http://127.0.0.1:{slack.port}/respond/cmd1", "trigger_id": "1.2"})
+    status, body, seconds = send(bot["url"], form, content_type="application/x-www-form-urlencoded")
+    assert status == 200 and seconds < 3 and "Looking up" in body
+    responses = slack.wait_for(lambda: slack.posts(method="/respond/cmd1"), timeout=10)
+    assert len(responses) == 1 and HOMELAND in message_text(responses[0])
+    assert responses[0]["response_type"] == "in_channel"
+
+
+def test_channel_pings_in_a_document_are_neutralised(bot, slack):
+    body, _ = event(text=f"<@{BOT_USER}> When does the cafeteria close on Fridays?", channel="CPING")
+    send(bot["url"], body)
+    posts = slack.wait_for(lambda: slack.posts("CPING"), timeout=10)
+    shown = message_text(posts[0])
+    assert "cafeteria closes at 3 pm" in shown
+    assert "&lt;!channel&gt;" in shown and "&lt;@U0ADMIN&gt;" in shown
+    assert "<!channel>" not in shown and "<@U0ADMIN>" not in shown
+
+
+def test_a_429_is_retried_after_retry_after(bot, slack):
+    slack.failures["chat.postMessage"] = [(429, {"Retry-After": "1"})]
+    body, _ = event(channel="C429")
+    send(bot["url"], body)
+    posts = slack.wait_for(lambda: slack.posts("C429"), timeout=15)
+    attempts = [p for m, p in slack.calls if m == "chat.postMessage" and p.get("channel") == "C429"]
+    assert len(posts) == 1 and [a["_status"] for a in attempts] == [429, 200]
+
+
+def test_a_feedback_click_is_acked_and_logged(bot, slack):
+    body, _ = event(channel="CFB")
+    send(bot["url"], body)
+    post = slack.wait_for(lambda: slack.posts("CFB"), timeout=10)[0]
+    button = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]
+    payload = {"type": "block_actions", "user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1",
+               "container": {"type": "message", "channel_id": "CFB"}, "channel": {"id": "CFB"},
+               "message": {"text": post["text"], "ts": "1.1"}, "trigger_id": "1.2", "response_url":
+               f"http://127.0.0.1:{slack.port}/respond/fb", "actions": [{**button, "block_id": "feedback",
+               "type": "button", "action_ts": "1"}]}
+    status, _, _ = send(bot["url"], urlencode({"payload": json.dumps(payload)}),
+                        content_type="application/x-www-form-urlencoded")
+    assert status == 200
+    log = bot["data"] / "feedback.jsonl"
+    assert slack.wait_for(lambda: log.exists() and log.read_text(), timeout=5)
+    record = json.loads(log.read_text().splitlines()[-1])
+    assert record["user"] == "U42" and record["value"] == "up" and record["question"] == BECK
+    assert any(HOMELAND in c["quote"] for c in record["citations"])
+
+
+def test_missing_tokens_are_one_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    proc = subprocess.run([str(SCRIPT), "slack", "--http", "--corpus", str(BUNDLED)], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: SLACK_BOT_TOKEN is not set")
+    assert len(proc.stderr.strip().splitlines()) == 1

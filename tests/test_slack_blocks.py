@@ -1,0 +1,82 @@
+"""Block Kit rendering: limits, escaping, sources, abstentions. Pure functions, tiny cases."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.types import Answer, Citation
+from bots.slack.blocks import BLOCK_LIMIT, SECTION_LIMIT, answer_message, escape, split
+
+
+def cited(text: str, quote: str = "We are not going.", source: str = "lapd.txt") -> Answer:
+    return Answer("q?", text, (Citation(1, source, 10, 10 + len(quote), quote, 0.8),))
+
+
+@pytest.mark.parametrize(
+    "raw, safe",
+    [
+        ("<!channel> hi", "&lt;!channel&gt; hi"),
+        ("<!here|here> and <!everyone>", "&lt;!here|here&gt; and &lt;!everyone&gt;"),
+        ("ping <@U123> and <!subteam^S1>", "ping &lt;@U123&gt; and &lt;!subteam^S1&gt;"),
+        ("a & b < c > d", "a &amp; b &lt; c &gt; d"),
+        ("&lt; already", "&amp;lt; already"),
+    ],
+)
+def test_escape_neutralises_mentions_and_markup(raw, safe):
+    assert escape(raw) == safe
+
+
+def test_an_answer_has_sections_sources_and_feedback_buttons():
+    text, blocks = answer_message(cited("We are not going. [1]"), "k1")
+    assert text == "We are not going. [1]"
+    assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn", "text": "We are not going. *[1]*"}}
+    source = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    assert source == "*[1]* `lapd.txt:10-27` “We are not going.”"
+    actions = blocks[-1]
+    assert [e["action_id"] for e in actions["elements"]] == ["feedback_up", "feedback_down"]
+    assert {e["value"] for e in actions["elements"]} == {"k1"}
+
+
+def test_document_text_in_quotes_and_file_names_is_escaped():
+    _, blocks = answer_message(cited("<!channel> closes at 3. [1]", quote="<!channel> closes", source="<b>.md"), "k")
+    dumped = json.dumps(blocks)
+    assert "<!channel>" not in dumped and "<b>" not in dumped
+    assert "&lt;!channel&gt;" in dumped and "&lt;b&gt;.md" in dumped
+
+
+def test_an_abstention_says_not_in_the_documents_without_sources():
+    text, blocks = answer_message(Answer("q?", "nope", abstained=True), "k")
+    assert text.startswith("Not in the documents")
+    assert "Not in the documents" in blocks[0]["text"]["text"]
+    assert [b["type"] for b in blocks] == ["section", "actions"]
+
+
+def test_a_long_answer_is_split_into_sections_within_limits():
+    sentence = "This sentence is about forty-five characters. "
+    _, blocks = answer_message(cited(sentence * 400 + "[1]"), "k")  # ~18,000 characters
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert len(sections) >= 6 and len(blocks) <= BLOCK_LIMIT
+    assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in sections)
+    assert all(b["text"]["text"].endswith((".", "*[1]*")) for b in sections)
+
+
+def test_an_answer_too_long_for_one_message_is_cut_with_a_note_and_keeps_its_sources():
+    _, blocks = answer_message(cited("word " * 60_000), "k")
+    assert len(blocks) == BLOCK_LIMIT
+    assert "longer than one Slack message" in json.dumps(blocks)
+    assert blocks[-1]["type"] == "actions" and any(b["type"] == "context" for b in blocks)
+
+
+@pytest.mark.parametrize("limit", [10, 25, 3000])
+def test_split_never_exceeds_the_limit_nor_loses_words(limit):
+    text = "alpha beta. gamma delta epsilon. " * 50 + "x" * (limit + 5)
+    parts = split(text, limit)
+    assert all(0 < len(p) <= limit for p in parts)
+    assert "".join(parts).replace(" ", "") == text.replace(" ", "")
+
+
+def test_split_does_not_cut_inside_an_escape():
+    parts = split(escape("<" * 2000), 3000)
+    assert all(p.endswith(";") for p in parts)
