@@ -105,6 +105,8 @@ def _run(args, settings) -> int:
     questions = _stdin_questions() if args.question == "-" else [args.question]
     for question in questions:
         answer = engine.answer(question)
+        if answer.llm_error:
+            print(f"notice: {answer.llm_error}; answered with quotes instead", file=sys.stderr)
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:

@@ -29,3 +29,9 @@ class Settings(BaseSettings):
     slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ASSISTANT_SLACK_BOT_TOKEN"))
     slack_app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN", "ASSISTANT_SLACK_APP_TOKEN"))
     slack_signing_secret: str = Field("", validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ASSISTANT_SLACK_SIGNING_SECRET"))
+
+    # An OpenAI-compatible LLM server; unset means extractive answers only.
+    llm_base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp).")
+    llm_model: str = Field("local", description="Model name the server expects (Ollama needs one, e.g. llama3.2).")
+    llm_api_key: str | None = Field(None, description="Sent as a bearer token, if the server wants one.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM before answering extractively.")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
-from assistant import citations, extractive
+from assistant import citations, extractive, verify
+from assistant.citations import Evidence
 from assistant.config import Settings
-from assistant.prompts import EMPTY_QUESTION, NOT_COVERED
-from assistant.types import Answer
+from assistant.llm import LlmAnswerer, LlmError
+from assistant.prompts import EMPTY_QUESTION, NOT_COVERED, REFUSAL
+from assistant.types import Answer, Citation
+from assistant.verify import Passage
+from index.chunking import sentences_of
 from index.corpus import CorpusIndex
 from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.errors import DocumentError
@@ -21,6 +26,10 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
+        self.llm = (
+            LlmAnswerer(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
+            if settings.llm_base_url else None
+        )
         self.embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
         self.index = CorpusIndex(
             settings.corpus,
@@ -39,14 +48,63 @@ class Engine:
         k: int | None = None,
         query: str | None = None,
         exclude: frozenset[tuple[str, int, int]] = frozenset(),
+        on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer `question`, retrieving with `query` when a conversation resolved it to one,
-        and never quoting the `exclude`d (source, start, end) spans again."""
+        and never quoting the `exclude`d (source, start, end) spans again. With an LLM
+        configured, its draft streams to `on_token` and only verified sentences are kept."""
         question = question.strip()
         if not question:
             return Answer(question, EMPTY_QUESTION, abstained=True)
         hits = self.index.search(query or question, k or self.settings.top_k)
-        return self.compose(question, hits, exclude=exclude)
+        extractive_answer = self.compose(question, hits, exclude=exclude)
+        if self.llm is None or not hits:
+            return extractive_answer
+        return self.generate(question, hits, extractive_answer, on_token)
+
+    def generate(
+        self, question: str, hits: list[Hit], fallback: Answer, on_token: Callable[[str], None] | None = None
+    ) -> Answer:
+        """The LLM's answer, verified sentence by sentence; `fallback` (extractive) when it fails or nothing holds."""
+        try:
+            draft = self.llm.draft(question, hits, on_token)
+        except LlmError as exc:
+            return replace(fallback, llm_error=str(exc))
+        trace = {**fallback.trace, "draft": draft}
+        if is_refusal(draft):
+            return Answer(question, NOT_COVERED, abstained=True, mode="llm", trace=trace)
+        passages = [
+            Passage(i, h.chunk.source, h.chunk.text,
+                    tuple(Evidence(s.source, s.start, s.end, s.text, 0.0, h.chunk.page) for s in sentences_of(h.chunk)))
+            for i, h in enumerate(hits, 1)
+        ]
+        result = verify.verify(verify.parse(draft), passages, self._similarity)
+        trace["dropped_reasons"] = result.reasons
+        trace["out_of_range"] = result.out_of_range
+        text_of = self.text_reader()
+        numbered: dict[tuple[str, int, int], Citation] = {}
+        sentences = []
+        for sentence, evidence in result.kept:
+            valid, _ = citations.verify(evidence, text_of)
+            marks = []
+            for ev in valid:
+                key = (ev.source, ev.start, ev.end)
+                if key not in numbered:
+                    numbered[key] = Citation(len(numbered) + 1, ev.source, ev.start, ev.end, ev.quote, ev.score, ev.page)
+                marks.append(f"[{numbered[key].n}]")
+            if marks:
+                sentences.append(f"{sentence} {''.join(dict.fromkeys(marks))}")
+            else:
+                result.dropped.append(sentence)
+        if not sentences:
+            trace["notice"] = "no sentence of the LLM's answer was supported by its sources; showing quotes instead"
+            return replace(fallback, dropped=tuple(result.dropped), trace=trace)
+        return Answer(question, " ".join(sentences), tuple(numbered.values()), mode="llm",
+                      dropped=tuple(result.dropped), trace=trace)
+
+    def _similarity(self, claims: list[str], sentences: list[str]):
+        vectors = self.embedder.embed(claims + sentences)
+        return vectors[: len(claims)] @ vectors[len(claims):].T
 
     def compose(
         self,
@@ -103,3 +161,11 @@ def _trace(hits, ranked, chosen, invalid, min_score, max_sentences) -> dict:
         "min_score": min_score,
         "max_sentences": max_sentences,
     }
+
+
+def is_refusal(draft: str) -> bool:
+    """The LLM said the fixed refusal phrase (give or take case and punctuation)."""
+    def norm(text: str) -> str:
+        return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
+
+    return norm(REFUSAL) in norm(draft)

@@ -74,6 +74,11 @@ def split(text: str) -> list[Span]:
     return out
 
 
+def ends_with_title(text: str) -> bool:
+    """"Dr." or "Capt." at the end: a full stop that doesn't end the sentence."""
+    return bool(_TITLE_END.search(text))
+
+
 def _should_merge(text: str, prev: Span, nxt: Span) -> bool:
     """Punkt split after an abbreviation, or before a lowercase word: one sentence really."""
     before, after = text[prev[0] : prev[1]], text[nxt[0] : nxt[1]]

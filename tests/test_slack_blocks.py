@@ -80,3 +80,25 @@ def test_split_never_exceeds_the_limit_nor_loses_words(limit):
 def test_split_does_not_cut_inside_an_escape():
     parts = split(escape("<" * 2000), 3000)
     assert all(p.endswith(";") for p in parts)
+
+
+def test_the_pacer_spaces_posts_one_second_apart_per_channel():
+    from bots.slack.listeners import Pacer, Seen
+
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds):
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    pacer = Pacer(1.0, clock=lambda: now[0], sleep=sleep)
+    pacer.wait("C1")
+    pacer.wait("C2")  # another channel: no wait
+    pacer.wait("C1")  # same channel straight away: waits out the second
+    now[0] += 5
+    pacer.wait("C1")  # long after: no wait
+    assert slept == [1.0]
+    seen = Seen(size=2)
+    assert seen.first("a") and not seen.first("a") and seen.first("b") and seen.first("c")
+    assert seen.first("a")  # forgotten once more than `size` keys came after it

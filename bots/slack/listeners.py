@@ -45,17 +45,20 @@ class Seen:
 class Pacer:
     """At most one message per `interval` seconds per channel, as Slack asks of bots."""
 
-    def __init__(self, interval: float = 1.0):
+    def __init__(self, interval: float = 1.0, clock=time.monotonic, sleep=time.sleep):
         self.interval = interval
+        self._clock, self._sleep = clock, sleep
         self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def wait(self, channel: str) -> None:
+        """Block until this channel's next slot, and claim it."""
         with self._lock:
-            now = time.monotonic()
-            start = max(now, self._last.get(channel, 0.0) + self.interval)
+            now = self._clock()
+            start = max(now, self._last.get(channel, -self.interval) + self.interval)
             self._last[channel] = start
-        time.sleep(max(0.0, start - now))
+        if start > now:
+            self._sleep(start - now)
 
 
 class Responder:

@@ -1,0 +1,89 @@
+"""A loopback OpenAI-compatible server (/v1/chat/completions, streaming and not), scripted per test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeLLM:
+    """`replies` is a queue of (kind, value): ("text", answer), ("status", 500), ("hang", seconds),
+    ("garbage", body). With the queue empty it answers `default`."""
+
+    def __init__(self, default: str = "The sources do not answer this question."):
+        self.default = default
+        self.replies: list[tuple[str, object]] = []
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                fake.requests.append(body)
+                kind, value = fake.replies.pop(0) if fake.replies else ("text", fake.default)
+                if kind == "hang":
+                    time.sleep(float(value))
+                    kind, value = "text", fake.default
+                if kind == "status":
+                    self._send(int(value), json.dumps({"error": {"message": "boom", "type": "server_error"}}))
+                elif kind == "garbage":
+                    self._send(200, str(value))
+                elif body.get("stream"):
+                    self._stream(str(value), body.get("model", "m"))
+                else:
+                    self._send(200, json.dumps({
+                        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": value},
+                                     "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}))
+
+            def _send(self, status, text):
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, text, model):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                words = text.split(" ")
+                pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+                for i, piece in enumerate(pieces + [None]):
+                    delta = {"content": piece} if piece is not None else {}
+                    if i == 0:
+                        delta["role"] = "assistant"
+                    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}]}
+                    self._chunk(f"data: {json.dumps(chunk)}\n\n")
+                self._chunk("data: [DONE]\n\n")
+                self._chunk("")
+
+            def _chunk(self, text):
+                data = text.encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
