@@ -8,6 +8,8 @@ from assistant.types import Answer
 def render_text(answer: Answer) -> str:
     """The answer, then numbered sources with file, offsets and the quoted passage."""
     lines = [answer.text]
+    if answer.dropped:
+        lines += ["", "Left out, not supported by the sources:"] + [f"  - {d}" for d in answer.dropped]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

@@ -53,17 +53,26 @@ class Chat:
 
     def ask(self, question: str) -> None:
         resolved = self.conversation.resolve(question)
-        job = self._worker.submit(self.engine.answer, question, None, resolved.query, resolved.exclude)
+        streaming = self.engine.llm is not None
+        on_token = self._print_token if streaming else None
+        job = self._worker.submit(self.engine.answer, question, None, resolved.query, resolved.exclude, on_token)
+        spinner = self.console.is_terminal and not streaming
         try:
-            with self.console.status("searching the documents…") if self.console.is_terminal else nullcontext():
+            with self.console.status("searching the documents…") if spinner else nullcontext():
                 answer = _wait(job)
         except KeyboardInterrupt:
-            self.console.print("[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
+            self.console.print("\n[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
             return
+        if streaming and answer.trace.get("draft"):
+            self.console.print("\n[dim]Checked against the sources:[/dim]" if self.console.is_terminal else "\n--")
         self.conversation.add(resolved, answer)
         self.last = (resolved, answer)
         self.console.print(render_answer(answer, resolved), soft_wrap=True)
         self.console.print()
+
+    def _print_token(self, token: str) -> None:
+        """The LLM's draft as it arrives; the verified answer replaces it when it is done."""
+        self.console.print(token, end="", style="dim", markup=False, highlight=False, soft_wrap=True)
 
     def command(self, line: str) -> bool:
         name, _, arg = line.partition(" ")
@@ -108,8 +117,14 @@ def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
     out = Text()
     if resolved and resolved.follow_up:
         out.append(f"(taking this as about: {', '.join(resolved.carried)})\n", style="dim")
+    if answer.llm_error:
+        out.append(f"(LLM unavailable: {answer.llm_error}; answered with quotes)\n", style="yellow")
     out.append(answer.text, style="italic" if answer.abstained else None)
     out.highlight_regex(r"\[\d+\]", "bold cyan")
+    if answer.dropped:
+        out.append("\n\nLeft out, not supported by the sources:", style="yellow")
+        for sentence in answer.dropped:
+            out.append(f"\n  - {sentence}", style="dim")
     if answer.citations:
         out.append("\n\n")
         out.append_text(render_sources(answer, full=False))

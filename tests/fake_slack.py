@@ -43,12 +43,17 @@ class FakeSlack:
                 with fake._lock:
                     scripted = fake.failures.get(method)
                     failure = scripted.pop(0) if scripted else None
-                    fake.calls.append((method, {**params, "_status": failure[0] if failure else 200}))
+                record = {**params, "_status": failure[0] if failure else 200}
                 if failure:
+                    with fake._lock:
+                        fake.calls.append((method, record))
                     status, headers = failure
                     self._send(status, {"ok": False, "error": "ratelimited"}, headers)
                     return
-                self._send(200, fake.reply(method, params))
+                record["_reply"] = fake.reply(method, params)
+                with fake._lock:
+                    fake.calls.append((method, record))
+                self._send(200, record["_reply"])
 
             def _send(self, status, body, headers=None):
                 data = json.dumps(body).encode()

@@ -139,3 +139,32 @@ def test_the_command_line_acceptance(tmp_path, llm):
     assert data["mode"] == "extractive" and data["llm_error"] == "cannot reach the LLM server"
     assert any(HOMELAND in c["quote"] for c in data["citations"])
     assert "cannot reach the LLM server" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_chat_streams_the_draft_then_shows_the_verified_answer(tmp_path, llm):
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1",
+           "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_CORPUS": str(BUNDLED)}
+    llm.replies[:] = [("text", ACCEPTANCE)]
+    proc = subprocess.run([str(SCRIPT), "chat"], input=BECK + "\n", env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    draft, _, verified = proc.stdout.partition("\n--\n")
+    assert ACCEPTANCE in draft
+    assert verified.startswith("Chief Beck said the LAPD will not work with Homeland Security on deportation efforts. [1]")
+    assert "Left out, not supported by the sources:\n  - The LAPD has 50,000 officers." in verified
+    assert HOMELAND in verified and "[7]" not in verified
+
+
+def test_eval_runs_in_llm_mode(engine, llm):
+    from assistant import evaluate
+
+    text = (engine.index.root / ARTICLE).read_text(encoding="utf-8")
+    gold = ("Homeland Security", text.index("Homeland Security"))
+    questions = [evaluate.GoldQuestion("b1", BECK, ARTICLE, True, (gold,)),
+                 evaluate.GoldQuestion("w1", "Who won the 2020 World Series?", ARTICLE, False)]
+    llm.replies[:] = [("text", ACCEPTANCE), ("text", "The sources do not answer this question.")]
+    groups, records = evaluate.run(engine, questions)
+    assert [r["mode"] for r in records] == ["llm", "llm"]
+    m = groups["all"]
+    assert m["citation_validity"] == 1.0 and m["citation_recall"] == 1.0 and m["answer_correct"] == 1.0
+    assert m["unanswerable_abstained"] == 1.0 and m["hit@5"] == 1.0

@@ -44,13 +44,18 @@ def slack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, slack):
-    root = tmp_path_factory.mktemp("slack")
+    yield from start_bot(tmp_path_factory.mktemp("slack"), slack)
+
+
+def start_bot(root, slack, **extra_env):
+    """Run `assistant slack --http` on a free port against the fake API; yields its URL and data dir."""
     corpus = root / "corpus"
     shutil.copytree(BUNDLED, corpus)
     (corpus / "notices.md").write_text(f"# Notices\n\n{NOTICE}\n", encoding="utf-8")
     port = free_port()
     env = {**os.environ, "ASSISTANT_SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_SIGNING_SECRET": SECRET, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1"}
+           "SLACK_SIGNING_SECRET": SECRET, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1",
+           **extra_env}
     proc = subprocess.Popen([str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1",
                              "--corpus", str(corpus)], env=env, cwd=root, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -242,3 +247,25 @@ def test_missing_tokens_are_one_clear_error(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stderr.startswith("error: SLACK_BOT_TOKEN is not set")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_with_an_llm_the_draft_streams_into_one_message_then_the_verified_answer_replaces_it(tmp_path, slack):
+    from fake_llm import FakeLLM
+    from test_llm import ACCEPTANCE
+
+    with FakeLLM() as llm:
+        llm.replies[:] = [("text", ACCEPTANCE)]
+        for running in start_bot(tmp_path, slack, ASSISTANT_LLM_BASE_URL=llm.base_url):
+            body, ev = event(channel="CLLM")
+            assert send(running["url"], body)[0] == 200
+            final = slack.wait_for(lambda: [p for p in slack.posts("CLLM", method="chat.update") if p.get("blocks")],
+                                   timeout=20)
+            posts = slack.posts("CLLM")
+            assert len(posts) == 1 and posts[0]["thread_ts"] == ev["ts"]
+            placeholder_ts = posts[0]["_reply"]["ts"]
+            assert len(final) == 1 and final[0]["ts"] == placeholder_ts
+            assert all(u["ts"] == placeholder_ts for u in slack.posts("CLLM", method="chat.update"))
+            shown = message_text(final[0])
+            assert "Chief Beck said the LAPD will not work with Homeland Security" in shown and HOMELAND in shown
+            assert "Left out, not supported by the sources: The LAPD has 50,000 officers." in shown
+            assert "[7]" not in shown

@@ -31,6 +31,7 @@ def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]
         body = [_section(part) for part in split(escape(_bold_markers(answer.text)), SECTION_LIMIT)]
         fallback = _short(escape(answer.text), FALLBACK_LIMIT)
     tail = [] if answer.abstained else sources_blocks(answer)
+    tail += notes_blocks(answer)
     tail.append(feedback_block(feedback_value))
     room = BLOCK_LIMIT - len(tail)
     if len(body) > room:
@@ -46,6 +47,22 @@ def sources_blocks(answer: Answer) -> list[dict]:
         line = f"*[{c.n}]* `{where}` “{escape(_short(c.quote, QUOTE_CHARS))}”"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _short(line, SECTION_LIMIT)}]})
     return blocks
+
+
+def notes_blocks(answer: Answer) -> list[dict]:
+    """What the reader should know about how the answer was made: LLM trouble, sentences left out."""
+    notes = []
+    if answer.llm_error:
+        notes.append(f":warning: LLM unavailable ({escape(answer.llm_error)}); answered with quotes.")
+    if answer.dropped:
+        left_out = " · ".join(escape(_short(d, 200)) for d in answer.dropped[:5])
+        notes.append(f":scissors: Left out, not supported by the sources: {left_out}")
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": _short(n, SECTION_LIMIT)}]} for n in notes]
+
+
+def draft_text(draft: str) -> str:
+    """A streaming draft, shown while its citations are being checked."""
+    return _short(escape(draft), SECTION_LIMIT - 40) + " _(checking citations…)_"
 
 
 def feedback_block(value: str) -> dict:

@@ -14,13 +14,14 @@ from pathlib import Path
 from assistant.conversation import Conversation
 from assistant.engine import Engine
 from assistant.types import Answer
-from bots.slack.blocks import answer_message
+from bots.slack.blocks import answer_message, draft_text
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 # Message subtypes that are a person saying something; edits, deletions, joins… are not.
 ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 PROGRESS_REACTION = "hourglass_flowing_sand"
+STREAM_INTERVAL = 1.0  # seconds between chat.update calls while a draft streams
 
 
 class Seen:
@@ -77,13 +78,13 @@ class Responder:
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
         return (channel, thread_ts) in self._threads
 
-    def answer(self, question: str, channel: str, thread_ts: str | None) -> tuple[Answer, str]:
+    def answer(self, question: str, channel: str, thread_ts: str | None, on_token=None) -> tuple[Answer, str]:
         """Answer `question` in the context of its thread; returns the answer and its feedback key."""
         key = (channel, thread_ts or "")
         with self._lock:
             conversation = self._threads.pop(key, None) or Conversation()
             resolved = conversation.resolve(question)
-            answer = self.engine.answer(question, query=resolved.query, exclude=resolved.exclude)
+            answer = self.engine.answer(question, query=resolved.query, exclude=resolved.exclude, on_token=on_token)
             conversation.add(resolved, answer)
             self._threads[key] = conversation
             while len(self._threads) > self._max_threads:
@@ -98,13 +99,31 @@ class Responder:
         """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question."""
         if message_ts:
             _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+        kwargs = {"thread_ts": thread_ts} if thread_ts else {}
         try:
-            answer, key = self.answer(question, channel, thread_ts)
-            text, blocks = answer_message(answer, key)
+            if self.engine.llm is None:
+                answer, key = self.answer(question, channel, thread_ts)
+                text, blocks = answer_message(answer, key)
+                self.pacer.wait(channel)
+                client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
+                                        unfurl_media=False, **kwargs)
+                return
+            # Generative: post a placeholder, stream the draft into it at most once a second,
+            # then replace it with the verified answer.
             self.pacer.wait(channel)
-            kwargs = {"thread_ts": thread_ts} if thread_ts else {}
-            client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                    unfurl_media=False, **kwargs)
+            ts = client.chat_postMessage(channel=channel, text="_Reading the documents…_", **kwargs)["ts"]
+            draft: list[str] = []
+            last = [time.monotonic()]
+
+            def on_token(token: str) -> None:
+                draft.append(token)
+                if time.monotonic() - last[0] >= STREAM_INTERVAL:
+                    last[0] = time.monotonic()
+                    _quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
+
+            answer, key = self.answer(question, channel, thread_ts, on_token)
+            text, blocks = answer_message(answer, key)
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         finally:
             if message_ts:
                 _quietly(client.reactions_remove, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
