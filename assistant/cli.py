@@ -10,7 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
-from assistant.render import render_text, sync_summary
+from assistant.render import render_text, report_json, sync_summary
 
 log = logging.getLogger("assistant")
 
@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = argparse.ArgumentParser(add_help=False)
     corpus.add_argument("--corpus", type=Path, help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
 
-    sub.add_parser("ingest", parents=[corpus], help="sync the index with the corpus folder")
+    ingest = sub.add_parser("ingest", parents=[corpus], help="sync the index with the corpus folder")
+    ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     ask = sub.add_parser("ask", parents=[corpus], help="answer a question (or '-' for one per line on stdin)")
     ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
@@ -96,7 +97,10 @@ def _run(args, settings) -> int:
         return run_chat(engine, settings.data_dir)
     report = sync_with_progress(engine)
     if args.command == "ingest":
-        print(sync_summary(report, engine.index))
+        print(json.dumps(report_json(report), ensure_ascii=False) if args.json else sync_summary(report, engine.index))
+        if report.skipped and not (report.added or report.updated or report.unchanged):
+            print(f"error: none of the {len(report.skipped)} files in {settings.corpus} could be read", file=sys.stderr)
+            return 1
         return 0
     if args.command == "eval":
         return _eval(args, engine)

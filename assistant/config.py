@@ -16,12 +16,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
 
     corpus: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
-    data_dir: Path = Field(Path(".assistant"), description="Where the index, manifest and log live.")
+    data_dir: Path = Field(Path(".assistant"), description="Where the on-disk index, the BM25 cache and the log live.")
     chroma_url: str | None = Field(None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma.")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id.")
     top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved per question.")
     chunk_tokens: int = Field(200, ge=16, le=512, description="Largest chunk, in model tokens.")
     min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
+    max_file_mb: float = Field(50, gt=0, description="Files larger than this are skipped (and reported).")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")
 
     # Slack: the token names are Slack's own, so they are read without the prefix too.

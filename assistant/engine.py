@@ -37,6 +37,7 @@ class Engine:
             self.embedder,
             chroma_url=settings.chroma_url,
             chunk_tokens=settings.chunk_tokens,
+            max_bytes=int(settings.max_file_mb * 1024 * 1024),
         )
 
     def sync(self, on_file: Callable[[str, int, int], None] | None = None) -> SyncReport:
@@ -75,7 +76,7 @@ class Engine:
             return Answer(question, NOT_COVERED, abstained=True, mode="llm", trace=trace)
         passages = [
             Passage(i, h.chunk.source, h.chunk.text,
-                    tuple(Evidence(s.source, s.start, s.end, s.text, 0.0, h.chunk.page) for s in sentences_of(h.chunk)))
+                    tuple(Evidence(s.source, s.start, s.end, s.text, 0.0, h.chunk.page_at(s.start)) for s in sentences_of(h.chunk)))
             for i, h in enumerate(hits, 1)
         ]
         result = verify.verify(verify.parse(draft), passages, self._similarity)

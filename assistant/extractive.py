@@ -33,7 +33,7 @@ def rank(hits: Sequence[Hit], keyword_weight: float = KEYWORD_WEIGHT) -> list[Ra
     for hit in hits:
         for sh in hit.sentences:
             if sh.sentence.id not in seen:  # overlapping chunks share sentences
-                seen[sh.sentence.id] = Ranked(sh, hit.chunk.page, sh.dense + keyword_weight * sh.keyword)
+                seen[sh.sentence.id] = Ranked(sh, hit.chunk.page_at(sh.sentence.start), sh.dense + keyword_weight * sh.keyword)
     return sorted(seen.values(), key=lambda r: -r.score)
 
 

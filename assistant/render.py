@@ -27,4 +27,19 @@ def sync_summary(report, index) -> str:
         f"{report.chunks} chunks in {index.location} ({report.seconds:.1f} s)"
     ]
     lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
+    lines += [f"warning {source}: {what}" for source, what in report.warnings]
     return "\n".join(lines)
+
+
+def report_json(report) -> dict:
+    """`assistant ingest --json`: what changed, what was skipped and why, chunks now indexed."""
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "skipped": [{"source": s, "reason": r} for s, r in report.skipped],
+        "warnings": [{"source": s, "warning": w} for s, w in report.warnings],
+        "chunks": report.chunks,
+        "seconds": round(report.seconds, 2),
+    }

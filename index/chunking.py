@@ -29,6 +29,13 @@ class Chunk:
     text: str
     page: int | None = None
     sentences: tuple[Span, ...] = ()
+    page_breaks: tuple[int, ...] = ()  # offsets inside the chunk where a new page begins
+
+    def page_at(self, offset: int) -> int | None:
+        """The page holding document offset `offset` (within this chunk); None if unpaged."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,8 @@ def _make(doc: Document, spans: list[Span]) -> Chunk:
     start, end = spans[0][0], spans[-1][1]
     text = doc.text[start:end]
     page = page_of(doc, start)
-    return Chunk(chunk_id(doc.source, start, end, text), doc.source, start, end, text, page, tuple(spans))
+    breaks = tuple(p for p in doc.page_starts if start < p < end)
+    return Chunk(chunk_id(doc.source, start, end, text), doc.source, start, end, text, page, tuple(spans), breaks)
 
 
 def page_of(doc: Document, offset: int) -> int | None:

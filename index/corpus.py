@@ -13,7 +13,8 @@ from index.errors import Error
 from index.keyword import KeywordIndex
 from index.search import Hit, Weights, search
 from index.store import Store
-from index.sync import Manifest, SyncReport, sync
+from index.documents import DEFAULT_MAX_BYTES
+from index.sync import SyncReport, sync
 
 
 def index_key(root: Path, model: str, chunk_tokens: int) -> str:
@@ -31,6 +32,7 @@ class CorpusIndex:
         embedder: Embedder,
         chroma_url: str | None = None,
         chunk_tokens: int = 200,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ):
         self.root = Path(root).expanduser().resolve()
         if not self.root.is_dir():
@@ -39,6 +41,7 @@ class CorpusIndex:
         self.embedder = embedder
         self.chroma_url = chroma_url
         self.chunk_tokens = chunk_tokens
+        self.max_bytes = max_bytes
         self.key = index_key(self.root, embedder.name, chunk_tokens)
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", self.root.name).strip("-_")[:40] or "root"
         self.collection = f"corpus-{slug}-{self.key}"
@@ -56,33 +59,37 @@ class CorpusIndex:
             metadata={"corpus": str(self.root), "model": self.embedder.name, "chunk_tokens": self.chunk_tokens},
         )
 
-    @cached_property
-    def manifest(self) -> Manifest:
-        return Manifest(self.data_dir / "indexes" / self.key / "manifest.json")
-
     @property
     def keyword_dir(self) -> Path:
         return self.data_dir / "indexes" / self.key / "keyword"
 
     @cached_property
     def keywords(self) -> KeywordIndex:
-        """The BM25 side, loaded from disk; rebuilt from the store if missing or out of step."""
-        if (self.keyword_dir / "parents.json").is_file():
-            loaded = KeywordIndex.load(self.keyword_dir)
-            if len(loaded.chunks.ids) == self.store.count():
-                return loaded
-        return self._rebuild_keywords()
+        """The BM25 side: a cache in this process's data dir, rebuilt from the store whenever
+        the store's manifest says its content changed (by this process or another one)."""
+        stamp = self._fingerprint()
+        try:
+            if (self.keyword_dir / "fingerprint").read_text() == stamp:
+                return KeywordIndex.load(self.keyword_dir)
+        except (OSError, ValueError):
+            pass  # missing, or mid-swap by another process: rebuild
+        return self._rebuild_keywords(stamp)
 
-    def _rebuild_keywords(self) -> KeywordIndex:
+    def _fingerprint(self) -> str:
+        files = sorted((s, e["sha256"], e["chunks"]) for s, e in self.store.files().items())
+        return hashlib.sha256(repr((files, self.store.count())).encode()).hexdigest()
+
+    def _rebuild_keywords(self, stamp: str | None = None) -> KeywordIndex:
         keywords = KeywordIndex.build(self.store.all_chunks())
-        keywords.save(self.keyword_dir)
+        keywords.save(self.keyword_dir, stamp or self._fingerprint())
         self.__dict__["keywords"] = keywords
         return keywords
 
     def sync(self, on_file: Callable[[str, int, int], None] | None = None) -> SyncReport:
-        report = sync(self.root, self.store, self.embedder, self.manifest, self.chunk_tokens, on_file)
-        if report.changed:
-            self._rebuild_keywords()
+        report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes)
+        if report.changed or "keywords" not in self.__dict__:
+            self.__dict__.pop("keywords", None)
+            _ = self.keywords  # load, or rebuild if the store moved on
         return report
 
     def search(self, question: str, k: int, vector=None, weights: Weights = Weights()) -> list[Hit]:
@@ -91,7 +98,7 @@ class CorpusIndex:
     def stats(self) -> dict:
         """Documents and chunks indexed, the model and where the index lives, for a status line."""
         return {
-            "documents": len(self.manifest.files),
+            "documents": len(self.store.files()),
             "chunks": self.store.count(),
             "model": self.embedder.name,
             "location": self.location,
@@ -101,4 +108,4 @@ class CorpusIndex:
         """The canonical text of `source`, for checking and widening citations."""
         from index.documents import load
 
-        return load(self.root, source).text
+        return load(self.root, source, self.max_bytes).text

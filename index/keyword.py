@@ -7,6 +7,7 @@ and checked against the store's ids when loaded, so the two can't silently disag
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -102,20 +103,24 @@ class KeywordIndex:
             parents,
         )
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, fingerprint: str = "") -> None:
         """Write to a fresh folder, then swap it in, so readers never see half an index."""
         import shutil
 
-        tmp = folder.with_name(folder.name + ".new")
+        tmp = folder.with_name(f"{folder.name}.new-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         self.chunks.save(tmp / "chunks")
         self.sentences.save(tmp / "sentences")
         (tmp / "parents.json").write_text(json.dumps(self.parents), encoding="utf-8")
-        old = folder.with_name(folder.name + ".old")
+        (tmp / "fingerprint").write_text(fingerprint, encoding="utf-8")
+        old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
+        try:
+            if folder.exists():
+                folder.rename(old)
+            tmp.rename(folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another process swapped in the same index first
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

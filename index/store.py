@@ -23,9 +23,10 @@ _WRITE_BATCH = 1000  # well under Chroma's max batch size
 class Store:
     """Chunks and sentences with their vectors (cosine space), kept in step per source."""
 
-    def __init__(self, chunks, sentences):
+    def __init__(self, chunks, sentences, files):
         self._chunks = chunks
         self._sentences = sentences
+        self._files = files  # the manifest: one record per indexed file, so every process sees it
 
     @classmethod
     def open(cls, name: str, path: Path | None = None, url: str | None = None, metadata: dict | None = None) -> Store:
@@ -58,7 +59,7 @@ class Store:
                     metadata=metadata or None,
                 )
 
-            return cls(collection(""), collection("-sentences"))
+            return cls(collection(""), collection("-sentences"), collection("-files"))
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001 - connection and on-disk errors look alike to a user
@@ -92,9 +93,24 @@ class Store:
             for i in range(0, len(stale), _WRITE_BATCH):
                 col.delete(ids=stale[i : i + _WRITE_BATCH])
 
-    def sources(self) -> set[str]:
-        """Every source with chunks in the store."""
-        return {m["source"] for m in self._chunks.get(include=["metadatas"])["metadatas"]}
+    def sources(self) -> dict[str, int]:
+        """Every source with chunks in the store, and how many it has."""
+        counts: dict[str, int] = {}
+        for m in self._chunks.get(include=["metadatas"])["metadatas"]:
+            counts[m["source"]] = counts.get(m["source"], 0) + 1
+        return counts
+
+    def files(self) -> dict[str, dict]:
+        """The manifest: source -> {sha256, size, mtime_ns, chunks} of each file the index holds."""
+        res = self._files.get(include=["metadatas"])
+        return {m["source"]: {k: v for k, v in m.items() if k != "source"} for m in res["metadatas"]}
+
+    def put_file(self, source: str, entry: dict) -> None:
+        """Record `source` as indexed; written after its chunks, so a crash leaves it stale, not wrong."""
+        self._files.upsert(ids=[source], embeddings=[[0.0]], metadatas=[{"source": source, **entry}])
+
+    def drop_file(self, source: str) -> None:
+        self._files.delete(ids=[source])
 
     def chunk_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
@@ -145,6 +161,7 @@ def _chunk_metadata(c: Chunk) -> dict:
     meta = {"source": c.source, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentences)}
     if c.page is not None:
         meta["page"] = c.page
+        meta["page_breaks"] = json.dumps(c.page_breaks)
     return meta
 
 
@@ -157,4 +174,5 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
         text=text,
         page=meta.get("page"),
         sentences=tuple(tuple(s) for s in json.loads(meta.get("sentences", "[]"))),
+        page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
     )
