@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from assistant.render import render_text, report_json, sync_summary
@@ -84,6 +83,7 @@ def _settings(args):
 def _run(args, settings) -> int:
     from assistant.engine import Engine
     from assistant.progress import sync_with_progress
+    from index.sync import SyncReport
 
     # The command line is the one edge that reaches up to the bots.
     if args.command == "slack":
@@ -95,7 +95,11 @@ def _run(args, settings) -> int:
         from bots.repl import run_chat
 
         return run_chat(engine, settings.data_dir)
-    report = sync_with_progress(engine)
+    # Questions don't wait for an ingest another process is running: they use the index as it is.
+    report = sync_with_progress(engine, wait=args.command in ("ingest", "eval"))
+    if report is None:
+        print("notice: another process is updating the index; answering from it as it is", file=sys.stderr)
+        report = SyncReport()
     if args.command == "ingest":
         print(json.dumps(report_json(report), ensure_ascii=False) if args.json else sync_summary(report, engine.index))
         if report.skipped and not (report.added or report.updated or report.unchanged):
@@ -154,7 +158,6 @@ def _setup_logging(data_dir: Path) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
-    warnings.simplefilter("default")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def sync_with_progress(engine):
+def sync_with_progress(engine, wait: bool = True):
     """`engine.sync()`, drawing a bar of files on a terminal once there is work to do."""
     if not sys.stderr.isatty():
-        return engine.sync()
+        return engine.sync(wait=wait)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -43,7 +43,7 @@ def sync_with_progress(engine):
         bar.update(task, completed=done, description=f"indexing {source}")
 
     try:
-        return engine.sync(on_file)
+        return engine.sync(on_file, wait)
     finally:
         if task is not None:
             bar.stop()

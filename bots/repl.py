@@ -207,11 +207,13 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     console = Console(highlight=False, soft_wrap=True)
-    report = sync_with_progress(engine)
+    report = sync_with_progress(engine, wait=False)
     stats = engine.index.stats()
     status = (f"{stats['documents']} documents, {stats['chunks']} chunks · model {stats['model']} · "
               f"index {stats['location']}")
-    if report.changed or report.skipped:
+    if report is None:
+        status += " · another process is updating the index; answering from it as it is"
+    elif report.changed or report.skipped:
         status += f" · synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed"
         status += f", {len(report.skipped)} skipped" if report.skipped else ""
     console.print(status, style="dim", markup=False)

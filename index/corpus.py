@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import re
 from collections.abc import Callable
@@ -85,8 +86,18 @@ class CorpusIndex:
         self.__dict__["keywords"] = keywords
         return keywords
 
-    def sync(self, on_file: Callable[[str, int, int], None] | None = None) -> SyncReport:
-        report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes)
+    def sync(self, on_file: Callable[[str, int, int], None] | None = None, wait: bool = True) -> SyncReport | None:
+        """Bring the index in line with the folder. One sync at a time per index on this machine:
+        with `wait=False` return None at once if another process is syncing (answer from the
+        index as it is), else wait for it."""
+        lock_path = self.data_dir / "indexes" / self.key / "sync.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes)
         if report.changed or "keywords" not in self.__dict__:
             self.__dict__.pop("keywords", None)
             _ = self.keywords  # load, or rebuild if the store moved on
