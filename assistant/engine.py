@@ -40,9 +40,14 @@ class Engine:
             max_bytes=int(settings.max_file_mb * 1024 * 1024),
         )
 
-    def sync(self, on_file: Callable[[str, int, int], None] | None = None, wait: bool = True) -> SyncReport | None:
+    def sync(
+        self,
+        on_file: Callable[[str, int, int], None] | None = None,
+        wait: bool = True,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> SyncReport | None:
         """Sync the index; with `wait=False`, None at once if another process is already syncing."""
-        return self.index.sync(on_file, wait)
+        return self.index.sync(on_file, wait, on_batch)
 
     def answer(
         self,

@@ -25,7 +25,8 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
 
 
 def sync_with_progress(engine, wait: bool = True):
-    """`engine.sync()`, drawing a bar of files on a terminal once there is work to do."""
+    """`engine.sync()`, drawing bars of files and of a big file's embedding batches on a
+    terminal once there is work to do; quiet in pipes."""
     if not sys.stderr.isatty():
         return engine.sync(wait=wait)
     from rich.console import Console
@@ -33,17 +34,21 @@ def sync_with_progress(engine, wait: bool = True):
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    console=Console(stderr=True), transient=True)
-    task = None
+    tasks: dict[str, int] = {}
 
-    def on_file(source: str, done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
+    def show(name: str, description: str, done: int, total: int) -> None:
+        if not tasks:
             bar.start()
-            task = bar.add_task("indexing", total=total)
-        bar.update(task, completed=done, description=f"indexing {source}")
+        if name not in tasks:
+            tasks[name] = bar.add_task(description, total=total)
+        bar.update(tasks[name], completed=done, total=total, description=description, visible=done < total)
 
     try:
-        return engine.sync(on_file, wait)
+        return engine.sync(
+            lambda source, done, total: show("files", f"indexing {source}", done, total),
+            wait,
+            lambda done, total: show("batches", "  embedding passages", done, total),
+        )
     finally:
-        if task is not None:
+        if tasks:
             bar.stop()

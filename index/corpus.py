@@ -86,7 +86,12 @@ class CorpusIndex:
         self.__dict__["keywords"] = keywords
         return keywords
 
-    def sync(self, on_file: Callable[[str, int, int], None] | None = None, wait: bool = True) -> SyncReport | None:
+    def sync(
+        self,
+        on_file: Callable[[str, int, int], None] | None = None,
+        wait: bool = True,
+        on_batch: Callable[[int, int], None] | None = None,
+    ) -> SyncReport | None:
         """Bring the index in line with the folder. One sync at a time per index on this machine:
         with `wait=False` return None at once if another process is syncing (answer from the
         index as it is), else wait for it."""
@@ -97,7 +102,7 @@ class CorpusIndex:
                 fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 return None
-            report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes)
+            report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes, on_batch)
         if report.changed or "keywords" not in self.__dict__:
             self.__dict__.pop("keywords", None)
             _ = self.keywords  # load, or rebuild if the store moved on

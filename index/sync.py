@@ -49,10 +49,12 @@ def sync(
     chunk_tokens: int = 200,
     on_file: Callable[[str, int, int], None] | None = None,
     max_bytes: int = documents.DEFAULT_MAX_BYTES,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> SyncReport:
     """Bring `store` in line with the files under `root`; bad files are reported and skipped.
 
-    `on_file(source, done, total)` is called before each file that has to be read.
+    `on_file(source, done, total)` is called before each file that has to be read, and
+    `on_batch(done, total)` as a big file's texts are embedded.
     """
     began = time.perf_counter()
     report = SyncReport()
@@ -94,8 +96,7 @@ def sync(
             continue
         chunks = chunk(doc, max_tokens=chunk_tokens, count=embedder.count_tokens)
         sentences = unique_sentences(chunks)
-        # One call for both, so the model can batch them by length.
-        vectors = embedder.embed([c.text for c in chunks] + [s.text for s in sentences])
+        vectors = _embed([c.text for c in chunks] + [s.text for s in sentences], embedder, on_batch)
         store.replace_source(source, chunks, vectors[: len(chunks)], sentences, vectors[len(chunks) :])
         store.put_file(source, {"sha256": doc.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
                                 "chunks": len(chunks)})
@@ -108,3 +109,20 @@ def sync(
     report.chunks = store.count()
     report.seconds = time.perf_counter() - began
     return report
+
+
+EMBED_SLICE = 512  # texts per embedding call, so a big file shows progress as it goes
+
+
+def _embed(texts: list[str], embedder: Embedder, on_batch: Callable[[int, int], None] | None):
+    """Chunks and sentences in one go (the model batches them by length), in slices for progress."""
+    import numpy as np
+
+    if on_batch is None or len(texts) <= EMBED_SLICE:
+        return embedder.embed(texts)
+    parts = []
+    for i in range(0, len(texts), EMBED_SLICE):
+        on_batch(i, len(texts))
+        parts.append(embedder.embed(texts[i : i + EMBED_SLICE]))
+    on_batch(len(texts), len(texts))
+    return np.vstack(parts)
