@@ -80,10 +80,6 @@ class Conversation:
     def reset(self) -> None:
         self.turns.clear()
 
-    @property
-    def last(self) -> Answer | None:
-        return self.turns[-1].answer if self.turns else None
-
 
 def resolve(question: str, turns: list[Turn]) -> Resolved:
     """Resolve `question` against `turns`; a new topic comes back unchanged."""

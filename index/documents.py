@@ -27,7 +27,8 @@ SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".assistant", "__pycache__", "node_modules", ".venv", "venv"})
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
-_HTML_BLOCKS = re.compile(r"[ \t\r\f\v]*\n[\s]*\n\s*")
+_HTML_BLOCK_TAGS = ["p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "tr", "th", "td",
+                    "table", "div", "section", "ul", "ol", "dl", "figcaption", "caption", "hr"]
 
 
 @dataclass(frozen=True)
@@ -145,17 +146,15 @@ def _html(markup: str) -> tuple[str, str]:
     for tag in soup.select('[role="navigation"], [role="search"], .sphinxsidebar, .related, .headerlink'):
         tag.decompose()
     main = soup.find("main") or soup.select_one('[role="main"]') or soup.find("article") or soup.body or soup
-    text = main.get_text("\n")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    blocks, current = [], []
-    for line in lines:
-        if line:
-            current.append(line)
-        elif current:
-            blocks.append(" ".join(current))
-            current = []
-    if current:
-        blocks.append(" ".join(current))
+    # Blocks are separated by blank lines; inline markup (links, code spans) joins its text
+    # with no separator, so "<code>shutil.copytree()</code>" stays one word.
+    for tag in main.find_all(_HTML_BLOCK_TAGS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    for br in main.find_all("br"):
+        br.replace_with("\n")
+    blocks = [" ".join(b.split()) for b in re.split(r"\n[ \t\r\f\v\u00a0]*\n", main.get_text(""))]
+    blocks = [b for b in blocks if b]
     if not title:
         h1 = main.find("h1") if hasattr(main, "find") else None
         title = h1.get_text(" ", strip=True) if h1 else ""
