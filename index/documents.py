@@ -149,8 +149,14 @@ def _html(markup: str) -> tuple[str, str]:
     # Blocks are separated by blank lines; inline markup (links, code spans) joins its text
     # with no separator, so "<code>shutil.copytree()</code>" stays one word.
     for tag in main.find_all(_HTML_BLOCK_TAGS):
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
+        # A definition term runs on into its definition ("heapq.heappush(heap, item) Push the
+        # value item onto the heap…"), so reference entries read as one sentence.
+        opens_definition = tag.name == "dd" or (
+            tag.parent is not None and tag.parent.name == "dd" and tag.find_previous_sibling(True) is None
+        )
+        if not opens_definition:
+            tag.insert_before("\n\n")
+        tag.insert_after(" " if tag.name == "dt" else "\n\n")
     for br in main.find_all("br"):
         br.replace_with("\n")
     blocks = [" ".join(b.split()) for b in re.split(r"\n[ \t\r\f\v\u00a0]*\n", main.get_text(""))]
