@@ -103,9 +103,8 @@ class CorpusIndex:
             except BlockingIOError:
                 return None
             report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes, on_batch)
-        if report.changed or "keywords" not in self.__dict__:
-            self.__dict__.pop("keywords", None)
-            _ = self.keywords  # load, or rebuild if the store moved on
+        if report.changed:
+            self._rebuild_keywords()  # saved now, so other processes load it instead of rebuilding
         return report
 
     def search(self, question: str, k: int, vector=None, weights: Weights = Weights()) -> list[Hit]:

@@ -81,9 +81,8 @@ def search(
         candidates.update(dict.fromkeys(keywords.parents.get(sid, ())))
     if not candidates:
         return []
-    chunks = store.chunks_with_vectors(list(candidates))
-    sentences = {s.id: s for c, _ in chunks for s in sentences_of(c)}
-    sentence_vecs = store.sentence_vectors(list(sentences))
+    chunks = [(c, v, sentences_of(c)) for c, v in store.chunks_with_vectors(list(candidates))]
+    sentence_vecs = store.sentence_vectors(list(dict.fromkeys(s.id for _, _, ss in chunks for s in ss)))
 
     chunk_scale = 1.0 / max(float(chunk_bm25.max(initial=0.0)), 1e-9)
     sentence_scale = 1.0 / max(float(sentence_bm25.max(initial=0.0)), 1e-9)
@@ -91,9 +90,9 @@ def search(
     keyword_rank = {cid: r for r, cid in enumerate(keyword_chunks, 1)}
 
     hits = []
-    for chunk, cvec in chunks:
+    for chunk, cvec, chunk_sentences in chunks:
         scored = []
-        for s in sentences_of(chunk):
+        for s in chunk_sentences:
             if s.id not in sentence_vecs:
                 continue  # written by a sync still running; it will be there next time
             dense = float(sentence_vecs[s.id] @ vector)
