@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".assistant"), description="Where the on-disk index, the BM25 cache and the log live.")
     chroma_url: str | None = Field(None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma.")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id.")
+    embedding_backend: Literal["onnx", "torch"] = Field("onnx", description="`onnx`: the model exported once to ONNX Runtime (checked against torch; falls back to it); `torch`: sentence-transformers.")
+    model_dir: Path | None = Field(None, description="Where the exported ONNX model is cached (default: DATA_DIR/models); several data dirs can share one.")
     top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved per question.")
     chunk_tokens: int = Field(200, ge=16, le=512, description="Largest chunk, in model tokens.")
     min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")

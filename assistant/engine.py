@@ -16,6 +16,7 @@ from assistant.verify import Passage
 from index.chunking import sentences_of
 from index.corpus import CorpusIndex
 from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.onnx_embedding import OnnxEmbedder
 from index.errors import DocumentError
 from index.search import Hit
 from index.sync import SyncReport
@@ -30,7 +31,7 @@ class Engine:
             LlmAnswerer(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
             if settings.llm_base_url else None
         )
-        self.embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model)
+        self.embedder = embedder or make_embedder(settings)
         self.index = CorpusIndex(
             settings.corpus,
             settings.data_dir,
@@ -141,7 +142,7 @@ class Engine:
         def text_of(source: str) -> str | None:
             try:
                 return self.index.text_of(source)
-            except DocumentError:
+            except (DocumentError, OSError):  # unreadable, or deleted since it was indexed
                 return None
 
         return text_of
@@ -176,3 +177,10 @@ def is_refusal(draft: str) -> bool:
         return " ".join("".join(ch for ch in text.lower() if ch.isalnum() or ch.isspace()).split())
 
     return norm(REFUSAL) in norm(draft)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; both backends give the same vectors, so they share an index."""
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embedding_model)
+    return OnnxEmbedder(settings.embedding_model, cache_dir=settings.model_dir or settings.data_dir / "models")

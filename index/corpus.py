@@ -16,11 +16,16 @@ from index.search import Hit, Weights, search
 from index.store import Store
 from index.documents import DEFAULT_MAX_BYTES
 from index.sync import SyncReport, sync
+from index.texts import TextCache
+
+
+TEXT_CACHE = 64  # parsed documents kept for citation checks
+LAYOUT = 2  # what a stored vector means; 2: chunk vectors are the mean of their sentences
 
 
 def index_key(root: Path, model: str, chunk_tokens: int) -> str:
-    """Same folder, model and chunking: same index. Anything else gets its own."""
-    return hashlib.sha256(f"{root}\0{model}\0{chunk_tokens}".encode()).hexdigest()[:16]
+    """Same folder, model, chunking and layout: same index. Anything else gets its own."""
+    return hashlib.sha256(f"{root}\0{model}\0{chunk_tokens}\0{LAYOUT}".encode()).hexdigest()[:16]
 
 
 class CorpusIndex:
@@ -46,6 +51,7 @@ class CorpusIndex:
         self.key = index_key(self.root, embedder.name, chunk_tokens)
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", self.root.name).strip("-_")[:40] or "root"
         self.collection = f"corpus-{slug}-{self.key}"
+        self._texts: dict[tuple[str, int, int], str] = {}
 
     @property
     def location(self) -> str:
@@ -81,7 +87,7 @@ class CorpusIndex:
         return hashlib.sha256(repr((files, self.store.count())).encode()).hexdigest()
 
     def _rebuild_keywords(self, stamp: str | None = None) -> KeywordIndex:
-        keywords = KeywordIndex.build(self.store.all_chunks())
+        keywords = KeywordIndex.build(self.store.all_chunks(), self.store.all_vectors())
         keywords.save(self.keyword_dir, stamp or self._fingerprint())
         self.__dict__["keywords"] = keywords
         return keywords
@@ -102,7 +108,8 @@ class CorpusIndex:
                 fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
                 return None
-            report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes, on_batch)
+            report = sync(self.root, self.store, self.embedder, self.chunk_tokens, on_file, self.max_bytes, on_batch,
+                          self.texts)
         if report.changed:
             self._rebuild_keywords()  # saved now, so other processes load it instead of rebuilding
         return report
@@ -119,8 +126,26 @@ class CorpusIndex:
             "location": self.location,
         }
 
+    @property
+    def texts(self) -> TextCache:
+        return TextCache(self.data_dir / "indexes" / self.key / "texts")
+
     def text_of(self, source: str) -> str:
-        """The canonical text of `source`, for checking and widening citations."""
+        """The canonical text of `source` as the file is now, for checking and widening citations.
+
+        Kept per (size, mtime) of the file, in memory and on disk (saved by sync): parsing an
+        HTML page per answer cost more than the whole search. An edited file is parsed again.
+        """
         from index.documents import load
 
-        return load(self.root, source, self.max_bytes).text
+        stat = (self.root / source).stat()
+        key = (source, stat.st_size, stat.st_mtime_ns)
+        if key not in self._texts:
+            if len(self._texts) >= TEXT_CACHE:
+                self._texts.pop(next(iter(self._texts)))
+            text = self.texts.get(source, stat)
+            if text is None:
+                text = load(self.root, source, self.max_bytes).text
+                self.texts.put(source, stat, text)
+            self._texts[key] = text
+        return self._texts[key]

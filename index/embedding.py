@@ -63,15 +63,7 @@ class SentenceTransformerEmbedder(Embedder):
 
     @cached_property
     def _tokenizer(self):
-        file = Path(self.path) / "tokenizer.json"
-        if not file.is_file():
-            return None
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(file))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
+        return load_tokenizer(self.path)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if self._tokenizer is None:
@@ -94,6 +86,22 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def dimension(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
+
+
+def load_tokenizer(path: str, max_length: int | None = None):
+    """The model's fast tokenizer without its padding (and truncation unless `max_length`); None if absent."""
+    file = Path(path) / "tokenizer.json"
+    if not file.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(file))
+    tok.no_padding()
+    if max_length:
+        tok.enable_truncation(max_length)
+    else:
+        tok.no_truncation()
+    return tok
 
 
 def resolve_model_path(name: str) -> str:

@@ -80,15 +80,25 @@ class Bm25:
 
 
 class KeywordIndex:
-    """BM25 over chunks and over sentences, plus which chunks hold each sentence."""
+    """BM25 over chunks and over sentences, which chunks hold each sentence, and a copy of
+    every vector in the order of the BM25 ids.
 
-    def __init__(self, chunks: Bm25, sentences: Bm25, parents: dict[str, list[str]]):
+    The vector copy is memory-mapped from disk: scoring a question's candidate sentences
+    reads a few hundred rows from it instead of asking Chroma for them, which was the
+    largest cost of a search.
+    """
+
+    def __init__(self, chunks: Bm25, sentences: Bm25, parents: dict[str, list[str]],
+                 chunk_vectors: np.ndarray | None = None, sentence_vectors: np.ndarray | None = None):
         self.chunks = chunks
         self.sentences = sentences
         self.parents = parents
+        self.chunk_vectors = chunk_vectors
+        self.sentence_vectors = sentence_vectors
 
     @classmethod
-    def build(cls, all_chunks: Sequence) -> KeywordIndex:
+    def build(cls, all_chunks: Sequence, vectors: dict[str, np.ndarray] | None = None) -> KeywordIndex:
+        """From every chunk, and (optionally) every chunk's and sentence's vector by id."""
         from index.chunking import sentences_of
 
         parents: dict[str, list[str]] = {}
@@ -97,11 +107,22 @@ class KeywordIndex:
             for s in sentences_of(c):
                 parents.setdefault(s.id, []).append(c.id)
                 sentence_text[s.id] = s.text
+        chunk_ids, sentence_ids = [c.id for c in all_chunks], list(sentence_text)
         return cls(
-            Bm25.build([c.id for c in all_chunks], [c.text for c in all_chunks]),
-            Bm25.build(list(sentence_text), list(sentence_text.values())),
+            Bm25.build(chunk_ids, [c.text for c in all_chunks]),
+            Bm25.build(sentence_ids, list(sentence_text.values())),
             parents,
+            _aligned(chunk_ids, vectors) if vectors is not None else None,
+            _aligned(sentence_ids, vectors) if vectors is not None else None,
         )
+
+    def chunk_similarity(self, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of `vector` to each of these chunks (those this index holds)."""
+        return _similarity(self.chunks, self.chunk_vectors, ids, vector)
+
+    def sentence_similarity(self, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of `vector` to each of these sentences (those this index holds)."""
+        return _similarity(self.sentences, self.sentence_vectors, ids, vector)
 
     def save(self, folder: Path, fingerprint: str = "") -> None:
         """Write to a fresh folder, then swap it in, so readers never see half an index."""
@@ -112,6 +133,9 @@ class KeywordIndex:
         self.chunks.save(tmp / "chunks")
         self.sentences.save(tmp / "sentences")
         (tmp / "parents.json").write_text(json.dumps(self.parents), encoding="utf-8")
+        for kind, vectors in (("chunk", self.chunk_vectors), ("sentence", self.sentence_vectors)):
+            if vectors is not None:
+                np.save(tmp / f"{kind}_vectors.npy", vectors)
         (tmp / "fingerprint").write_text(fingerprint, encoding="utf-8")
         old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
@@ -126,4 +150,25 @@ class KeywordIndex:
     @classmethod
     def load(cls, folder: Path) -> KeywordIndex:
         parents = json.loads((folder / "parents.json").read_text(encoding="utf-8"))
-        return cls(Bm25.load(folder / "chunks"), Bm25.load(folder / "sentences"), parents)
+        # A cache written without the vector copy fails here (OSError), so the caller rebuilds it.
+        vectors = [np.load(folder / f"{kind}_vectors.npy", mmap_mode="r") for kind in ("chunk", "sentence")]
+        return cls(Bm25.load(folder / "chunks"), Bm25.load(folder / "sentences"), parents, *vectors)
+
+
+def _similarity(bm25: Bm25, matrix: np.ndarray | None, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+    known = [i for i in ids if i in bm25.position]
+    if matrix is None or not known:
+        return {}
+    rows = matrix[np.fromiter((bm25.position[i] for i in known), dtype=np.int64, count=len(known))]
+    return dict(zip(known, (rows @ vector).tolist()))
+
+
+def _aligned(ids: list[str], vectors: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows of `vectors` in the order of `ids` (zeros for an id the store had no vector for)."""
+    dim = len(next(iter(vectors.values()))) if vectors else 0
+    out = np.zeros((len(ids), dim), dtype=np.float32)
+    for i, id_ in enumerate(ids):
+        v = vectors.get(id_)
+        if v is not None:
+            out[i] = v
+    return out

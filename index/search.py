@@ -81,8 +81,9 @@ def search(
         candidates.update(dict.fromkeys(keywords.parents.get(sid, ())))
     if not candidates:
         return []
-    chunks = [(c, v, sentences_of(c)) for c, v in store.chunks_with_vectors(list(candidates))]
-    sentence_vecs = store.sentence_vectors(list(dict.fromkeys(s.id for _, _, ss in chunks for s in ss)))
+    chunks = [(c, sentences_of(c)) for c in store.chunks(list(candidates))]
+    chunk_dense = keywords.chunk_similarity([c.id for c, _ in chunks], vector)
+    sentence_dense = keywords.sentence_similarity([s.id for _, ss in chunks for s in ss], vector)
 
     chunk_scale = 1.0 / max(float(chunk_bm25.max(initial=0.0)), 1e-9)
     sentence_scale = 1.0 / max(float(sentence_bm25.max(initial=0.0)), 1e-9)
@@ -90,18 +91,18 @@ def search(
     keyword_rank = {cid: r for r, cid in enumerate(keyword_chunks, 1)}
 
     hits = []
-    for chunk, cvec, chunk_sentences in chunks:
+    for chunk, chunk_sentences in chunks:
         scored = []
         for s in chunk_sentences:
-            if s.id not in sentence_vecs:
+            dense = sentence_dense.get(s.id)
+            if dense is None:
                 continue  # written by a sync still running; it will be there next time
-            dense = float(sentence_vecs[s.id] @ vector)
             pos = keywords.sentences.position.get(s.id)
             kw = float(sentence_bm25[pos]) * sentence_scale if pos is not None else 0.0
             scored.append(SentenceHit(s, dense, kw, dense + weights.keyword * kw))
         pos = keywords.chunks.position.get(chunk.id)
         chunk_kw = float(chunk_bm25[pos]) * chunk_scale if pos is not None else 0.0
-        own = float(cvec @ vector) + weights.keyword * chunk_kw
+        own = chunk_dense.get(chunk.id, 0.0) + weights.keyword * chunk_kw
         best = max((s.score for s in scored), default=own)
         score = weights.sentence_share * best + (1 - weights.sentence_share) * own
         hits.append(Hit(chunk, score, dense_rank.get(chunk.id), keyword_rank.get(chunk.id), tuple(scored)))
@@ -113,5 +114,9 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
     """Indexes of the `n` highest positive scores, best first."""
     if scores.size == 0:
         return []
-    idx = np.argsort(-scores)[:n]
+    if scores.size > n:
+        part = np.argpartition(-scores, n)[:n]  # the top n without sorting every score
+        idx = part[np.argsort(-scores[part], kind="stable")]
+    else:
+        idx = np.argsort(-scores, kind="stable")
     return [int(i) for i in idx if scores[i] > 0]

@@ -31,8 +31,25 @@ _STARTS_LOWER = re.compile(r"^[\"'“‘(\[]*[a-z]")
 
 @lru_cache(maxsize=1)
 def _punkt():
-    # Imported here: nltk costs ~1 s, and only ingest needs it.
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+    # Imported here, and without nltk/__init__: that imports all of nltk (and scipy), about
+    # 1.5 s, where Punkt alone takes 0.2 s. A bare package stands in for it during this
+    # import only, and the modules it loaded are forgotten after, so a later `import nltk`
+    # elsewhere loads the real package whole.
+    import importlib.util
+    import sys
+    import types
+
+    if "nltk" not in sys.modules and (spec := importlib.util.find_spec("nltk")) is not None:
+        bare = types.ModuleType("nltk")
+        bare.__path__ = list(spec.submodule_search_locations or [])
+        sys.modules["nltk"] = bare
+        try:
+            from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+        finally:
+            for name in [m for m in sys.modules if m == "nltk" or m.startswith("nltk.")]:
+                del sys.modules[name]
+    else:
+        from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
     params = PunktParameters()
     params.abbrev_types = set(_ABBREVIATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,29 @@ BUNDLED = REPO / "corpus"
 ARTICLE = "lapd-wont-help-deportations.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_dir(tmp_path_factory) -> Path:
+    """One ONNX export for the whole session, shared with every `assistant` subprocess
+    through ASSISTANT_MODEL_DIR (each test has its own data dir, and would export again)."""
+    path = tmp_path_factory.mktemp("models")
+    os.environ["ASSISTANT_MODEL_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(model_dir):
+    """The product's embedder: the packaged model on ONNX Runtime (exported on first use)."""
+    from index.onnx_embedding import OnnxEmbedder
+
+    emb = OnnxEmbedder(cache_dir=model_dir)
+    emb.embed(["warm up"])
+    assert emb.backend == "onnx"
+    return emb
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    """The same model through sentence-transformers, the reference the ONNX export must match."""
     from index.embedding import SentenceTransformerEmbedder
 
     emb = SentenceTransformerEmbedder()

@@ -6,6 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import ARTICLE
+from index.chunking import chunk, sentences_of, unique_sentences
+from index.documents import Document
+from index.embedding import HashEmbedder
+from index.sync import _embed, chunk_vectors
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +128,56 @@ def test_a_store_that_disagrees_with_the_manifest_is_repaired(corpus, make_engin
     assert set(store.sources()) == {ARTICLE}
     assert report.chunks == len(store.chunk_ids(ARTICLE)) < clean
     assert not make_engine(corpus).sync().changed
+
+
+class CountingEmbedder(HashEmbedder):
+    """The hash fake, recording every text it was asked to embed."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts):
+        self.seen += list(texts)
+        return super().embed(texts)
+
+
+def test_chunk_vectors_are_the_normalised_mean_of_their_sentences():
+    doc = Document(source="a.txt", text="Cats purr softly. Dogs bark loudly at night. Fish swim.", sha256="x")
+    chunks = chunk(doc, max_tokens=8)
+    sentences = unique_sentences(chunks)
+    emb = HashEmbedder()
+    vectors = emb.embed([s.text for s in sentences])
+    got = chunk_vectors(chunks, sentences, vectors)
+    row = {s.id: i for i, s in enumerate(sentences)}
+    for c, v in zip(chunks, got):
+        mean = vectors[[row[s.id] for s in sentences_of(c)]].mean(axis=0)
+        assert np.allclose(v, mean / np.linalg.norm(mean), atol=1e-6)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)
+
+
+def test_each_distinct_text_is_embedded_once():
+    emb = CountingEmbedder()
+    texts = ["New in version 3.8.", "Availability: Unix.", "New in version 3.8.", "Something else."]
+    vectors = _embed(texts, emb, None)
+    assert emb.seen == ["New in version 3.8.", "Availability: Unix.", "Something else."]
+    assert np.array_equal(vectors, HashEmbedder().embed(texts))
+
+
+def test_sync_embeds_sentences_only(tmp_path):
+    """Chunk texts never go to the model (their vectors come from their sentences); many
+    small files written together all get their chunks and their manifest records."""
+    from index.store import Store
+    from index.sync import sync
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(30):
+        (root / f"f{i:02d}.txt").write_text(f"File {i} opens. It has a second sentence. And a third one.\n")
+    emb = CountingEmbedder()
+    store = Store.open("batched", path=tmp_path / "chroma")
+    report = sync(root, store, emb, chunk_tokens=200)
+    assert len(report.added) == 30
+    chunk_texts = {c.text for c in store.all_chunks()}
+    assert not chunk_texts & set(emb.seen)  # no chunk text was embedded as such
+    assert len(store.files()) == 30 and sum(e["chunks"] for e in store.files().values()) == store.count()

@@ -1,0 +1,196 @@
+"""Embedding on ONNX Runtime: the same model, exported once from torch, then run without it.
+
+Importing torch and sentence-transformers costs about 5 s, and on a 2-core CPU ONNX
+Runtime's fused BERT graph runs the model 1.5-2x faster. So the model is exported once
+and cached (under the data dir); the export is kept only if it agrees with the torch
+model (cosine >= 0.999 on a fixed sample), and anything that goes wrong falls back to
+torch, so this is only ever a faster way to get the same vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_tokenizer, resolve_model_path
+
+log = logging.getLogger(__name__)
+
+EXPORT_VERSION = 1  # bump when the export changes, so old caches are not reused
+AGREEMENT = 0.999  # least cosine between an exported and the torch model's vector on SAMPLE
+BATCH = 8  # texts per run, sorted by length; small batches waste least on padding (best measured on 2 cores)
+SAMPLE = (
+    "hi",
+    "What did Chief Beck say about working with Homeland Security?",
+    "shutil.copytree(src, dst) Recursively copy an entire directory tree rooted at src to a directory named dst.",
+    "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in "
+    "France. They were descended from Norse raiders and pirates from Denmark, Iceland and Norway who, under "
+    "their leader Rollo, agreed to swear fealty to King Charles III of West Francia. " * 3,
+)
+
+
+class OnnxEmbedder(Embedder):
+    """A BERT-style sentence-transformers model (mean pooling) on ONNX Runtime; torch if it can't be."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | str = ".assistant/models", batch_size: int = BATCH):
+        self.name = name
+        self.cache_dir = Path(cache_dir)
+        self.batch_size = batch_size
+        self.backend = "onnx"  # becomes "torch" if the export can't be made or doesn't agree
+
+    @cached_property
+    def path(self) -> str:
+        return resolve_model_path(self.name)
+
+    @cached_property
+    def fallback(self) -> SentenceTransformerEmbedder:
+        return SentenceTransformerEmbedder(self.name)
+
+    @cached_property
+    def _config(self) -> dict:
+        folder = Path(self.path)
+        cfg = json.loads((folder / "config.json").read_text())
+        st = folder / "sentence_bert_config.json"
+        cfg["max_seq_length"] = json.loads(st.read_text()).get("max_seq_length") if st.is_file() else None
+        pooling = folder / "1_Pooling" / "config.json"
+        cfg["mean_pooling"] = pooling.is_file() and json.loads(pooling.read_text()).get("pooling_mode_mean_tokens")
+        return cfg
+
+    @cached_property
+    def _tokenizer(self):
+        return load_tokenizer(self.path, self._config.get("max_seq_length") or 512)
+
+    @cached_property
+    def _counter(self):
+        return load_tokenizer(self.path)
+
+    @cached_property
+    def session(self):
+        """The ONNX Runtime session, exporting the model first if no agreeing export is cached; None means torch."""
+        try:
+            if self._config.get("model_type") != "bert" or not self._config["mean_pooling"] or self._tokenizer is None:
+                raise ValueError("only BERT-style models with mean pooling are exported")
+            file = self.cache_dir / f"{self._cache_key()}.onnx"
+            if not file.is_file():
+                export(self.path, self._config, file, self.fallback)
+            return _open(file)
+        except Exception as exc:  # noqa: BLE001 - any failure here just means the slower torch path
+            log.warning("ONNX embedding unavailable for %s, using torch: %s", self.name, exc)
+            self.backend = "torch"
+            return None
+
+    def _cache_key(self) -> str:
+        weights = [p for p in Path(self.path).glob("*.safetensors")] + [p for p in Path(self.path).glob("*.bin")]
+        stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(weights)]
+        import onnxruntime
+
+        raw = repr((self.path, stamp, EXPORT_VERSION, onnxruntime.__version__))
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if self._counter is None:
+            return super().count_tokens(texts)
+        return [len(e.ids) - 2 for e in self._counter.encode_batch(list(texts))]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.session is None:
+            return self.fallback.embed(texts)
+        return _run(self.session, self._tokenizer, list(texts), self.batch_size)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._config["hidden_size"])
+
+
+def _run(session, tokenizer, texts: list[str], batch_size: int) -> np.ndarray:
+    out = np.zeros((len(texts), session.get_outputs()[0].shape[-1]), dtype=np.float32)
+    if not texts:
+        return out
+    encodings = tokenizer.encode_batch(texts)
+    order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+    wants_types = any(i.name == "token_type_ids" for i in session.get_inputs())
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        width = max(len(encodings[i].ids) for i in idx)
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, i in enumerate(idx):
+            n = len(encodings[i].ids)
+            ids[row, :n] = encodings[i].ids
+            mask[row, :n] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if wants_types:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        out[idx] = session.run(None, feed)[0]
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
+
+
+def _open(file: Path):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # its warnings are about graph details a user can't act on
+    return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+
+def export(path: str, config: dict, target: Path, reference: Embedder) -> None:
+    """Export the model at `path` (with mean pooling) to `target`, fused for CPU, if it agrees with `reference`."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+    from onnxruntime.transformers.optimizer import optimize_model
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModel.from_pretrained(path, attn_implementation="eager").eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    # A padded example, so the attention mask is traced as an input and not folded away.
+    ids = torch.ones((2, 8), dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    raw = target.with_suffix(f".{os.getpid()}.raw")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shapes the dynamic axes take care of
+            axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                    "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}}
+            torch.onnx.export(
+                MeanPooled(model), (ids, mask, torch.zeros_like(ids)), str(raw),
+                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
+                dynamic_axes=axes, opset_version=17, dynamo=False,
+            )
+            fused = optimize_model(str(raw), model_type="bert", num_heads=config["num_attention_heads"],
+                                   hidden_size=config["hidden_size"], opt_level=1)
+            fused.save_model_to_file(str(tmp))
+        tokenizer = load_tokenizer(path, config.get("max_seq_length") or 512)
+        agreement = float((_run(_open(tmp), tokenizer, list(SAMPLE), BATCH) * reference.embed(SAMPLE)).sum(1).min())
+        if agreement < AGREEMENT:
+            raise ValueError(f"exported model disagrees with torch (cosine {agreement:.5f} < {AGREEMENT})")
+        os.replace(tmp, target)  # atomic: another process sees no model or a whole one
+        log.info("exported %s to %s (agreement %.6f)", path, target, agreement)
+    finally:
+        for f in (raw, tmp):
+            f.unlink(missing_ok=True)
