@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,17 @@ def test_sync_embeds_sentences_only(tmp_path):
     chunk_texts = {c.text for c in store.all_chunks()}
     assert not chunk_texts & set(emb.seen)  # no chunk text was embedded as such
     assert len(store.files()) == 30 and sum(e["chunks"] for e in store.files().values()) == store.count()
+
+
+def test_citation_checks_read_the_text_saved_at_sync_until_the_file_changes(corpus, make_engine):
+    """After a sync the index serves a document's text from its cache (proved by planting a
+    marker in the cache), and a touched file is read again instead."""
+    engine = make_engine(corpus)
+    engine.sync()
+    index = engine.index
+    stat = (corpus / ARTICLE).stat()
+    assert index.texts.get(ARTICLE, stat) == (corpus / ARTICLE).read_text(encoding="utf-8")
+    index.texts.put(ARTICLE, stat, "MARKER")
+    assert make_engine(corpus).index.text_of(ARTICLE) == "MARKER"
+    os.utime(corpus / ARTICLE, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert make_engine(corpus).index.text_of(ARTICLE) == (corpus / ARTICLE).read_text(encoding="utf-8")
