@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Sequence
 from functools import cached_property
@@ -23,6 +24,7 @@ import numpy as np
 from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_tokenizer, resolve_model_path
 
 log = logging.getLogger(__name__)
+_EXPORT_LOCK = threading.Lock()
 
 EXPORT_VERSION = 1  # bump when the export changes, so old caches are not reused
 AGREEMENT = 0.999  # least cosine between an exported and the torch model's vector on SAMPLE
@@ -75,6 +77,10 @@ class OnnxEmbedder(Embedder):
     @cached_property
     def session(self):
         """The ONNX Runtime session, exporting the model first if no agreeing export is cached; None means torch."""
+        with _EXPORT_LOCK:  # threads of one process (Slack's) must not export side by side
+            return self._load_session()
+
+    def _load_session(self):
         try:
             if self._config.get("model_type") != "bert" or not self._config["mean_pooling"] or self._tokenizer is None:
                 raise ValueError("only BERT-style models with mean pooling are exported")

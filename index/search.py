@@ -2,9 +2,10 @@
 
 Hybrid and sentence-aware. Candidates come from four retrievers (dense and BM25, over
 chunks and over sentences). Each sentence scores its cosine similarity plus a share of
-its BM25 score (relative to the best for this question); a chunk scores half its best
-sentence and half its own dense + keyword score. Questions usually match one sentence
-closely, so the sentence half sharpens the ranking of whole passages.
+its BM25 score (relative to the best for this question); a chunk scores mostly its best
+sentence (SENTENCE_SHARE) and the rest its own dense + keyword score. Questions usually
+match one sentence closely, so the sentence share sharpens the ranking of whole passages.
+Candidates' vectors come from the keyword index's local copy, not from Chroma.
 
 The weights were fitted on the Normans questions of eval/squad2-small only
 (eval/fit.py); see the README for the measured effect.
