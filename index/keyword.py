@@ -83,13 +83,14 @@ class KeywordIndex:
     """BM25 over chunks and over sentences, which chunks hold each sentence, and a copy of
     every vector in the order of the BM25 ids.
 
-    The vector copy is memory-mapped from disk: scoring a question's candidate sentences
+    The vector copy is read from disk row by row: scoring a question's candidate sentences
     reads a few hundred rows from it instead of asking Chroma for them, which was the
     largest cost of a search.
     """
 
     def __init__(self, chunks: Bm25, sentences: Bm25, parents: dict[str, list[str]],
-                 chunk_vectors: np.ndarray | None = None, sentence_vectors: np.ndarray | None = None):
+                 chunk_vectors: np.ndarray | VectorFile | None = None,
+                 sentence_vectors: np.ndarray | VectorFile | None = None):
         self.chunks = chunks
         self.sentences = sentences
         self.parents = parents
@@ -151,11 +152,37 @@ class KeywordIndex:
     def load(cls, folder: Path) -> KeywordIndex:
         parents = json.loads((folder / "parents.json").read_text(encoding="utf-8"))
         # A cache written without the vector copy fails here (OSError), so the caller rebuilds it.
-        vectors = [np.load(folder / f"{kind}_vectors.npy", mmap_mode="r") for kind in ("chunk", "sentence")]
+        vectors = [VectorFile(folder / f"{kind}_vectors.npy") for kind in ("chunk", "sentence")]
         return cls(Bm25.load(folder / "chunks"), Bm25.load(folder / "sentences"), parents, *vectors)
 
 
-def _similarity(bm25: Bm25, matrix: np.ndarray | None, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
+class VectorFile:
+    """The rows of a saved float32 matrix (.npy), read on demand with pread.
+
+    A search reads a few hundred rows of a file that can hold millions. Memory-mapping
+    it made every row fault in a whole read-ahead window (about 400 KB a row measured),
+    so a long-running process's RSS grew by megabytes per question; pread leaves the
+    file in the page cache, outside the process.
+    """
+
+    def __init__(self, path: Path):
+        self._file = open(path, "rb")
+        version = np.lib.format.read_magic(self._file)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(self._file)
+        if fortran_order or len(shape) != 2:
+            raise ValueError(f"{path}: not a row-major matrix")
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self._offset = self._file.tell()
+        self._row_bytes = shape[1] * self.dtype.itemsize
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        fd = self._file.fileno()
+        data = b"".join(os.pread(fd, self._row_bytes, self._offset + int(r) * self._row_bytes) for r in rows)
+        return np.frombuffer(data, dtype=self.dtype).reshape(len(rows), self.shape[1])
+
+
+def _similarity(bm25: Bm25, matrix: np.ndarray | VectorFile | None, ids: Sequence[str], vector: np.ndarray) -> dict[str, float]:
     known = [i for i in ids if i in bm25.position]
     if matrix is None or not known:
         return {}

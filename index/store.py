@@ -86,20 +86,20 @@ class Store:
 
     def remove_source(self, source: str, keep: set[str] = frozenset()) -> None:
         for col in (self._chunks, self._sentences):
-            stale = [i for i in col.get(where={"source": source}, include=[])["ids"] if i not in keep]
+            stale = [i for i in _get_all(col, include=[], where={"source": source})["ids"] if i not in keep]
             for i in range(0, len(stale), _WRITE_BATCH):
                 col.delete(ids=stale[i : i + _WRITE_BATCH])
 
     def sources(self) -> dict[str, int]:
         """Every source with chunks in the store, and how many it has."""
         counts: dict[str, int] = {}
-        for m in self._chunks.get(include=["metadatas"])["metadatas"]:
+        for m in _get_all(self._chunks, include=["metadatas"])["metadatas"]:
             counts[m["source"]] = counts.get(m["source"], 0) + 1
         return counts
 
     def files(self) -> dict[str, dict]:
         """The manifest: source -> {sha256, size, mtime_ns, chunks} of each file the index holds."""
-        res = self._files.get(include=["metadatas"])
+        res = _get_all(self._files, include=["metadatas"])
         return {m["source"]: {k: v for k, v in m.items() if k != "source"} for m in res["metadatas"]}
 
     def put_file(self, source: str, entry: dict) -> None:
@@ -117,7 +117,7 @@ class Store:
 
     def chunk_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
-        return set(self._chunks.get(where=where, include=[])["ids"])
+        return set(_get_all(self._chunks, include=[], where=where)["ids"])
 
     def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
         """Ids of the `n` chunks nearest to `vector`, best first."""
@@ -131,7 +131,7 @@ class Store:
         """Every chunk's and sentence's vector by id, for the local copy search reads."""
         out: dict[str, np.ndarray] = {}
         for col in (self._chunks, self._sentences):
-            res = col.get(include=["embeddings"])
+            res = _get_all(col, include=["embeddings"])
             out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32)))
         return out
 
@@ -143,8 +143,25 @@ class Store:
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, for rebuilding derived indexes."""
-        res = self._chunks.get(include=["documents", "metadatas"])
+        res = _get_all(self._chunks, include=["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])]
+
+
+_READ_PAGE = 5000  # rows per get: one unbounded get of ~100k rows fails in SQLite ("too many SQL variables")
+
+
+def _get_all(col, include: list[str], where: dict | None = None) -> dict:
+    """Every matching row, read a page at a time; the result has the keys of one `get`."""
+    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        res = col.get(where=where, include=include, limit=_READ_PAGE, offset=offset)
+        out["ids"] += res["ids"]
+        for k in include:
+            out[k] += list(res[k])
+        if len(res["ids"]) < _READ_PAGE:
+            return out
+        offset += _READ_PAGE
 
 
 def _upsert(col, ids, vectors, documents, metadatas) -> None:

@@ -197,3 +197,18 @@ def test_citation_checks_read_the_text_saved_at_sync_until_the_file_changes(corp
     assert make_engine(corpus).index.text_of(ARTICLE) == "MARKER"
     os.utime(corpus / ARTICLE, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert make_engine(corpus).index.text_of(ARTICLE) == (corpus / ARTICLE).read_text(encoding="utf-8")
+
+
+def test_reads_of_the_whole_store_are_paged(corpus, make_engine, monkeypatch):
+    """Whole-collection reads go a page at a time (one unbounded read of ~100k rows fails in
+    SQLite); with tiny pages every chunk, vector and manifest record still comes back."""
+    from index import store as store_module
+
+    engine = make_engine(corpus)
+    engine.sync()
+    store = engine.index.store
+    expected = (store.count(), len(store.all_chunks()), len(store.all_vectors()), store.files())
+    monkeypatch.setattr(store_module, "_READ_PAGE", 3)
+    assert store.count() > 3
+    assert (store.count(), len(store.all_chunks()), len(store.all_vectors()), store.files()) == expected
+    assert sum(store.sources().values()) == store.count()
