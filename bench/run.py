@@ -129,6 +129,13 @@ def bench_scale(n: int, data: Path, model_dir: Path) -> dict:
             "query_n": len(got["seconds"]), "rss_mb": rss}
 
 
+def cpu_model() -> str:
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
 def table(results: list[dict]) -> str:
     rows = [("ingest chunks/s", "chunks_per_s", "{:.1f}", True), ("ingest MB/s", "mb_per_s", "{:.3f}", True),
             ("chunks", "chunks", "{:d}", None), ("ingest s", "ingest_s", "{:.1f}", False),
@@ -179,7 +186,7 @@ def main() -> int:
                   f"(Store filled in {scale['fill_s']:.0f} s; keyword index and vector copy built in "
                   f"{scale['build_s']:.0f} s at peak RSS {scale['build_rss_mb']:.0f} MB.)")
         report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                  f"{platform.processor() or platform.platform()}", "python": platform.python_version(),
+                  f"{cpu_model()}, {platform.platform()}", "python": platform.python_version(),
                   "onnx_export_s": export_s, "corpora": results, "scale": scale}
         args.out.write_text(json.dumps(report, indent=2))
         print(f"\nwritten: {args.out}")
