@@ -47,7 +47,8 @@ def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
     data = tmp_path / "data"
     ingest = pexpect.spawn(str(SCRIPT), ["ingest", "--corpus", str(docs)], env=env_for(data), encoding="utf-8",
                            timeout=180, dimensions=(24, 200))
-    ingest.expect(r"room01[3-9]")  # the progress bar: the first write batch is in, most files are not
+    # The progress bar names a file past the first write batch (~13 files): that batch is in, most are not.
+    ingest.expect(r"room0(1[3-9]|2\d|3[0-8])")
 
     # A question while the ingest runs is answered at once from the index as it is.
     ask = subprocess.run([str(SCRIPT), "ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)],

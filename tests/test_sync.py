@@ -59,9 +59,11 @@ def test_editing_one_file_reembeds_only_that_file(corpus, make_engine):
     assert all(np.array_equal(before_article[i], after_article[i]) for i in before_article)
     after_sentences = vectors_of(engine, ARTICLE, "_sentences")
     assert all(np.array_equal(before_sentences[i], after_sentences[i]) for i in before_sentences)
-    for collection in (engine.index.store._chunks, engine.index.store._sentences):
-        texts = collection.get(where={"source": "handbook.md"})["documents"]
-        assert any("35 days" in t for t in texts) and not any("30 days" in t for t in texts)
+    texts = engine.index.store._chunks.get(where={"source": "handbook.md"})["documents"]
+    assert any("35 days" in t for t in texts) and not any("30 days" in t for t in texts)
+    # The old version's sentences are gone: the store holds exactly the new chunks' sentences.
+    new_sentences = {s.id for c in engine.index.store.all_chunks() if c.source == "handbook.md" for s in sentences_of(c)}
+    assert sentence_ids(engine, "handbook.md") == new_sentences
     assert report.chunks_written == len(engine.index.store.chunk_ids("handbook.md"))
 
 
