@@ -14,7 +14,7 @@ import pytest
 
 from index import onnx_embedding
 from index.onnx_embedding import OnnxEmbedder
-from tests.conftest import ARTICLE, BUNDLED, REPO
+from conftest import ARTICLE, BUNDLED, REPO
 
 pytestmark = pytest.mark.slow
 
