@@ -41,14 +41,9 @@ class Engine:
             max_bytes=int(settings.max_file_mb * 1024 * 1024),
         )
 
-    def sync(
-        self,
-        on_file: Callable[[str, int, int], None] | None = None,
-        wait: bool = True,
-        on_batch: Callable[[int, int], None] | None = None,
-    ) -> SyncReport | None:
-        """Sync the index; with `wait=False`, None at once if another process is already syncing."""
-        return self.index.sync(on_file, wait, on_batch)
+    def sync(self, *args, **kwargs) -> SyncReport | None:
+        """The index's sync (`CorpusIndex.sync`); front ends call it here and never reach into `index`."""
+        return self.index.sync(*args, **kwargs)
 
     def answer(
         self,

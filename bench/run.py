@@ -137,18 +137,18 @@ def cpu_model() -> str:
 
 
 def table(results: list[dict]) -> str:
-    rows = [("ingest chunks/s", "chunks_per_s", "{:.1f}", True), ("ingest MB/s", "mb_per_s", "{:.3f}", True),
-            ("chunks", "chunks", "{:d}", None), ("ingest s", "ingest_s", "{:.1f}", False),
-            ("ingest peak RSS MB", "ingest_rss_mb", "{:.0f}", False),
-            ("cold one-shot s", "cold_s", "{:.2f}", False), ("cold peak RSS MB", "cold_rss_mb", "{:.0f}", False),
-            ("warm p50 ms", "warm_p50_ms", "{:.1f}", False), ("warm p95 ms", "warm_p95_ms", "{:.1f}", False),
-            ("warm peak RSS MB", "warm_rss_mb", "{:.0f}", False)]
+    rows = [("ingest chunks/s", "chunks_per_s", "{:.1f}"), ("ingest MB/s", "mb_per_s", "{:.3f}"),
+            ("chunks", "chunks", "{:d}"), ("ingest s", "ingest_s", "{:.1f}"),
+            ("ingest peak RSS MB", "ingest_rss_mb", "{:.0f}"),
+            ("cold one-shot s", "cold_s", "{:.2f}"), ("cold peak RSS MB", "cold_rss_mb", "{:.0f}"),
+            ("warm p50 ms", "warm_p50_ms", "{:.1f}"), ("warm p95 ms", "warm_p95_ms", "{:.1f}"),
+            ("warm peak RSS MB", "warm_rss_mb", "{:.0f}")]
     lines = []
     for r in results:
         lines += [f"\n{r['corpus']}: {r['files']} files, {r['mb']:.2f} MB",
                   f"| {'figure':<20} | {'ours':>10} | {'vanilla':>10} | {'ours / vanilla':>14} |",
                   f"|{'-' * 22}|{'-' * 12}|{'-' * 12}|{'-' * 16}|"]
-        for label, key, fmt, _ in rows:
+        for label, key, fmt in rows:
             a, b = r["ours"][key], r["vanilla"][key]
             ratio = f"{a / b:.2f}x" if b else "-"
             lines.append(f"| {label:<20} | {fmt.format(a):>10} | {fmt.format(b):>10} | {ratio:>14} |")

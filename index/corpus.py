@@ -89,6 +89,12 @@ class CorpusIndex:
     def _rebuild_keywords(self, stamp: str | None = None) -> KeywordIndex:
         keywords = KeywordIndex.build(self.store.all_chunks(), self.store.all_vectors())
         keywords.save(self.keyword_dir, stamp or self._fingerprint())
+        try:
+            # Read back, so a long-running process (chat, Slack) reads vector rows from disk
+            # instead of holding every vector (770 MB at 100k chunks) after a sync.
+            keywords = KeywordIndex.load(self.keyword_dir)
+        except (OSError, ValueError):
+            pass  # mid-swap by another process: keep the one just built
         self.__dict__["keywords"] = keywords
         return keywords
 
@@ -126,7 +132,7 @@ class CorpusIndex:
             "location": self.location,
         }
 
-    @property
+    @cached_property
     def texts(self) -> TextCache:
         return TextCache(self.data_dir / "indexes" / self.key / "texts")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_tokenizer, resolve_model_path
+from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_tokenizer
 
 log = logging.getLogger(__name__)
 _EXPORT_LOCK = threading.Lock()
@@ -48,9 +48,9 @@ class OnnxEmbedder(Embedder):
         self.batch_size = batch_size
         self.backend = "onnx"  # becomes "torch" if the export can't be made or doesn't agree
 
-    @cached_property
+    @property
     def path(self) -> str:
-        return resolve_model_path(self.name)
+        return self.fallback.path
 
     @cached_property
     def fallback(self) -> SentenceTransformerEmbedder:
@@ -71,10 +71,6 @@ class OnnxEmbedder(Embedder):
         return load_tokenizer(self.path, self._config.get("max_seq_length") or 512)
 
     @cached_property
-    def _counter(self):
-        return load_tokenizer(self.path)
-
-    @cached_property
     def session(self):
         """The ONNX Runtime session, exporting the model first if no agreeing export is cached; None means torch."""
         with _EXPORT_LOCK:  # threads of one process (Slack's) must not export side by side
@@ -86,7 +82,7 @@ class OnnxEmbedder(Embedder):
                 raise ValueError("only BERT-style models with mean pooling are exported")
             file = self.cache_dir / f"{self._cache_key()}.onnx"
             if not file.is_file():
-                export(self.path, self._config, file, self.fallback)
+                export(self.path, self._config, self._tokenizer, file, self.fallback)
             return _open(file)
         except Exception as exc:  # noqa: BLE001 - any failure here just means the slower torch path
             log.warning("ONNX embedding unavailable for %s, using torch: %s", self.name, exc)
@@ -94,7 +90,7 @@ class OnnxEmbedder(Embedder):
             return None
 
     def _cache_key(self) -> str:
-        weights = [p for p in Path(self.path).glob("*.safetensors")] + [p for p in Path(self.path).glob("*.bin")]
+        weights = [*Path(self.path).glob("*.safetensors"), *Path(self.path).glob("*.bin")]
         stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(weights)]
         import onnxruntime
 
@@ -102,9 +98,7 @@ class OnnxEmbedder(Embedder):
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if self._counter is None:
-            return super().count_tokens(texts)
-        return [len(e.ids) - 2 for e in self._counter.encode_batch(list(texts))]
+        return self.fallback.count_tokens(texts)  # the tokenizer only; the torch model isn't loaded
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if self.session is None:
@@ -148,7 +142,7 @@ def _open(file: Path):
     return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 
 
-def export(path: str, config: dict, target: Path, reference: Embedder) -> None:
+def export(path: str, config: dict, tokenizer, target: Path, reference: Embedder) -> None:
     """Export the model at `path` (with mean pooling) to `target`, fused for CPU, if it agrees with `reference`."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
@@ -191,7 +185,6 @@ def export(path: str, config: dict, target: Path, reference: Embedder) -> None:
             fused = optimize_model(str(raw), model_type="bert", num_heads=config["num_attention_heads"],
                                    hidden_size=config["hidden_size"], opt_level=1)
             fused.save_model_to_file(str(tmp))
-        tokenizer = load_tokenizer(path, config.get("max_seq_length") or 512)
         agreement = float((_run(_open(tmp), tokenizer, list(SAMPLE), BATCH) * reference.embed(SAMPLE)).sum(1).min())
         if agreement < AGREEMENT:
             raise ValueError(f"exported model disagrees with torch (cosine {agreement:.5f} < {AGREEMENT})")

@@ -106,11 +106,10 @@ class Store:
         return {m["source"]: {k: v for k, v in m.items() if k != "source"} for m in res["metadatas"]}
 
     def put_file(self, source: str, entry: dict) -> None:
-        """Record `source` as indexed; written after its chunks, so a crash leaves it stale, not wrong."""
-        self._files.upsert(ids=[source], embeddings=[[0.0]], metadatas=[{"source": source, **entry}])
+        self.put_files({source: entry})
 
     def put_files(self, entries: dict[str, dict]) -> None:
-        """`put_file` for several sources in one write."""
+        """Record sources as indexed; written after their chunks, so a crash leaves them stale, not wrong."""
         if entries:
             self._files.upsert(ids=list(entries), embeddings=[[0.0]] * len(entries),
                                metadatas=[{"source": s, **e} for s, e in entries.items()])

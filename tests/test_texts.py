@@ -8,20 +8,23 @@ import os
 from index.texts import TextCache
 
 
-def test_a_saved_text_comes_back_while_the_file_is_unchanged(tmp_path):
+def saved(tmp_path):
+    """A file and a cache holding its text."""
     f = tmp_path / "page.html"
     f.write_text("<p>Hello</p>")
     cache = TextCache(tmp_path / "texts")
     cache.put("page.html", f.stat(), "Hello")
+    return f, cache
+
+
+def test_a_saved_text_comes_back_while_the_file_is_unchanged(tmp_path):
+    f, cache = saved(tmp_path)
     assert cache.get("page.html", f.stat()) == "Hello"
     assert cache.get("other.html", f.stat()) is None
 
 
 def test_a_changed_file_is_not_served_from_the_cache(tmp_path):
-    f = tmp_path / "page.html"
-    f.write_text("<p>Hello</p>")
-    cache = TextCache(tmp_path / "texts")
-    cache.put("page.html", f.stat(), "Hello")
+    f, cache = saved(tmp_path)
     st = f.stat()
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # touched
     assert cache.get("page.html", f.stat()) is None
