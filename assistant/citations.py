@@ -28,13 +28,17 @@ class Evidence:
     page: int | None = None
 
 
+def quote_matches(text: str | None, start: int, end: int, quote: str) -> bool:
+    """The contract of every citation: `quote == text[start:end]`, with sane offsets."""
+    return text is not None and 0 <= start < end <= len(text) and text[start:end] == quote
+
+
 def verify(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -> tuple[list[Evidence], list[Evidence]]:
     """Split into (valid, invalid): valid means the quote is exactly the source's text at its offsets."""
-    valid, invalid = [], []
+    valid: list[Evidence] = []
+    invalid: list[Evidence] = []
     for ev in evidence:
-        text = text_of(ev.source)
-        ok = text is not None and 0 <= ev.start < ev.end <= len(text) and text[ev.start : ev.end] == ev.quote
-        (valid if ok else invalid).append(ev)
+        (valid if quote_matches(text_of(ev.source), ev.start, ev.end, ev.quote) else invalid).append(ev)
     return valid, invalid
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.types import Answer
+from index.text import STOPWORDS, words
 
 _PERSONAL = r"he|him|his|she|her|hers|himself|herself"
 _OTHER = r"they|them|their|theirs|it|its|this|that|these|those|there|then"
@@ -27,22 +28,72 @@ _ELLIPSIS = re.compile(
 _MORE = re.compile(r"\b(else|more|another|other)\b", re.I)
 _ABOUT = re.compile(r"^\s*(what|how)\s+about\b", re.I)
 _QUESTION_WORDS = {
-    "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do", "is", "are",
-    "was", "were", "can", "could", "would", "should", "will", "and", "but", "tell", "give", "list", "show",
-    "i", "in", "on", "at", "for", "from", "the", "a", "an", "of", "to",
+    "what",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "which",
+    "did",
+    "does",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "and",
+    "but",
+    "tell",
+    "give",
+    "list",
+    "show",
+    "i",
+    "in",
+    "on",
+    "at",
+    "for",
+    "from",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
 }
-_TITLES = {"chief", "mayor", "president", "capt", "captain", "mr", "mrs", "ms", "dr", "prof", "officer",
-           "sheriff", "governor", "senator", "judge", "king", "queen", "duke", "general", "sir", "lord"}
+_TITLES = {
+    "chief",
+    "mayor",
+    "president",
+    "capt",
+    "captain",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "officer",
+    "sheriff",
+    "governor",
+    "senator",
+    "judge",
+    "king",
+    "queen",
+    "duke",
+    "general",
+    "sir",
+    "lord",
+}
 _ENTITY = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w’'.-]*)*")
-_WORD = re.compile(r"[A-Za-z][\w’'-]*")
-_STOP = {
-    "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do", "done", "is",
-    "are", "was", "were", "be", "been", "the", "a", "an", "of", "to", "in", "on", "at", "for", "from", "with",
-    "about", "and", "or", "but", "say", "said", "says", "tell", "me", "else", "more", "anything", "any", "there",
-    "this", "that", "these", "those", "it", "its", "they", "them", "their", "he", "him", "his", "she", "her",
-    "can", "could", "would", "should", "will", "not", "no", "yes", "so", "also", "then", "than", "as", "by",
-    "have", "has", "had", "get", "got", "i", "you", "we", "our", "your", "my",
-}
+# Words a follow-up uses to point back or to ask, on top of the stopwords: never carried as terms.
+FOLLOW_UP_WORDS = frozenset("say said says tell done else anything yes get got".split())
+_NOT_TERMS = STOPWORDS | FOLLOW_UP_WORDS
 
 
 @dataclass(frozen=True)
@@ -59,8 +110,10 @@ class Resolved:
         return bool(self.carried)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Turn:
+    """One question of a conversation: how it was resolved, and its answer."""
+
     resolved: Resolved
     answer: Answer
 
@@ -74,8 +127,8 @@ class Conversation:
     def resolve(self, question: str) -> Resolved:
         return resolve(question, self.turns)
 
-    def add(self, resolved: Resolved, answer: Answer) -> None:
-        self.turns.append(Turn(resolved, answer))
+    def add(self, turn: Turn) -> None:
+        self.turns.append(turn)
 
     def reset(self) -> None:
         self.turns.clear()
@@ -100,7 +153,7 @@ def resolve(question: str, turns: list[Turn]) -> Resolved:
     carried = [c for c in dict.fromkeys(carried) if c.lower() not in question.lower()]
     if not carried:
         return Resolved(question, question)
-    exclude = frozenset()
+    exclude: frozenset[tuple[str, int, int]] = frozenset()
     if _MORE.search(question):
         # "What else?": don't quote again what the previous answers already said.
         exclude = frozenset((c.source, c.start, c.end) for t in turns for c in t.answer.citations)
@@ -131,4 +184,4 @@ def entities(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Content words of `text`, lowercased, in order."""
-    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 2))
+    return list(dict.fromkeys(w for w in words(text) if w not in _NOT_TERMS and len(w) > 2 and w[0].isalpha()))

@@ -9,9 +9,13 @@ import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from assistant.citations import quote_matches
 from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
 
 Span = tuple[int, int]
 
@@ -63,9 +67,9 @@ def retrieval_rank(hits: Sequence[dict], doc: str, gold: Sequence[tuple[str, int
     return None
 
 
-def citation_valid(c: dict, text_of: Callable[[str], str | None]) -> bool:
-    text = text_of(c["source"])
-    return text is not None and 0 <= c["start"] < c["end"] <= len(text) and text[c["start"] : c["end"]] == c["quote"]
+def citation_valid(c: dict[str, Any], text_of: Callable[[str], str | None]) -> bool:
+    """A citation in answer JSON whose quote is exactly its source's text at its offsets."""
+    return quote_matches(text_of(c["source"]), c["start"], c["end"], c["quote"])
 
 
 def covers_gold(c: dict, doc: str, gold: Sequence[tuple[str, int]]) -> bool:
@@ -123,7 +127,7 @@ def summarize(verdicts: Iterable[dict[str, Any]]) -> dict[str, float | int]:
     n_cites = sum(v["citations"] for v in vs)
     ans_cites = sum(v["citations"] for v in ans)
 
-    def share(xs: list, pred) -> float:
+    def share(xs: list[dict[str, Any]], pred: Callable[[dict[str, Any]], bool]) -> float:
         return sum(1 for x in xs if pred(x)) / len(xs) if xs else float("nan")
 
     return {
@@ -167,18 +171,20 @@ def table(groups: dict[str, dict[str, float | int]]) -> str:
 
 
 def run(
-    engine,
+    engine: Engine,
     questions: Sequence[GoldQuestion],
     on_done: Callable[[], None] | None = None,
 ) -> tuple[dict[str, dict[str, float | int]], list[dict[str, Any]]]:
     """Ask every question through `engine`; return metrics per document (and "all") and per-question records."""
-    text_of = engine.text_reader()
+    text_of = engine.text_of
     verdicts, records = [], []
     for q in questions:
         answer = engine.answer(q.question)
         verdict = judge(q, answer, text_of)
         verdicts.append(verdict)
-        records.append({**answer.to_json(), "gold": [t for t, _ in q.answers], "verdict": verdict, "trace": answer.trace})
+        records.append(
+            {**answer.to_json(), "gold": [t for t, _ in q.answers], "verdict": verdict, "trace": answer.trace}
+        )
         if on_done:
             on_done()
     groups = {doc: summarize(v for v in verdicts if v["doc"] == doc) for doc in sorted({v["doc"] for v in verdicts})}

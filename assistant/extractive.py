@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from assistant.citations import Evidence
 from index.search import Hit, SentenceHit
 
-KEYWORD_WEIGHT = 0.4  # BM25 share in a sentence's answer score
+ANSWER_KEYWORD_WEIGHT = (
+    0.4  # BM25 share in a sentence's answer score (retrieval uses index.search.PASSAGE_KEYWORD_WEIGHT)
+)
 MARGIN = 1.0  # further sentences must score within this of the best (1.0: no limit, fitted)
 
 
@@ -27,13 +29,15 @@ class Ranked:
     score: float
 
 
-def rank(hits: Sequence[Hit], keyword_weight: float = KEYWORD_WEIGHT) -> list[Ranked]:
+def rank(hits: Sequence[Hit], keyword_weight: float = ANSWER_KEYWORD_WEIGHT) -> list[Ranked]:
     """Every distinct sentence of `hits`, best first."""
     seen: dict[str, Ranked] = {}
     for hit in hits:
         for sh in hit.sentences:
             if sh.sentence.id not in seen:  # overlapping chunks share sentences
-                seen[sh.sentence.id] = Ranked(sh, hit.chunk.page_at(sh.sentence.start), sh.dense + keyword_weight * sh.keyword)
+                seen[sh.sentence.id] = Ranked(
+                    sh, hit.chunk.page_at(sh.sentence.start), sh.dense + keyword_weight * sh.keyword
+                )
     return sorted(seen.values(), key=lambda r: -r.score)
 
 

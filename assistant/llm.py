@@ -1,4 +1,4 @@
-"""The LLM answerer: any OpenAI-compatible chat server, through llama-index's OpenAILike.
+"""The LLM drafter: any OpenAI-compatible chat server, through llama-index's OpenAILike.
 
 It only drafts; assistant.verify decides what of the draft reaches the user. Every
 failure (unreachable, HTTP error, timeout, a reply that isn't a chat completion)
@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Any, Protocol
 
+from assistant.config import LlmSettings
 from assistant.prompts import SOURCE_LINE, SOURCES_TEMPLATE, SYSTEM_PROMPT
 from index.errors import Error
 from index.search import Hit
+
+OnToken = Callable[[str], None]
+
+
+class Drafter(Protocol):
+    """Writes a draft answer citing numbered sources `[n]` (the hits, in order); raises `LlmError` on failure."""
+
+    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> str: ...
 
 
 class LlmError(Error):
@@ -26,31 +36,30 @@ def sources_text(hits: Sequence[Hit]) -> str:
     )
 
 
-class LlmAnswerer:
-    """Drafts a cited answer from numbered sources; loads the client on first use."""
+class OpenAILikeDrafter:
+    """Drafts a cited answer from numbered sources on an OpenAI-compatible server; loads the client on first use."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0):
-        self.base_url = base_url
-        self.model = model
-        self.api_key = api_key
-        self.timeout = timeout
+    def __init__(self, settings: LlmSettings):
+        if not settings.base_url:
+            raise ValueError("an LLM drafter needs ASSISTANT_LLM_BASE_URL")
+        self.settings = settings
 
     @cached_property
-    def client(self):
+    def client(self) -> Any:
         from llama_index.llms.openai_like import OpenAILike
 
         return OpenAILike(
-            model=self.model,
-            api_base=self.base_url,
-            api_key=self.api_key or "not-needed",  # local servers ignore it; the client requires one
-            timeout=self.timeout,
+            model=self.settings.model,
+            api_base=self.settings.base_url,
+            api_key=self.settings.api_key or "not-needed",  # local servers ignore it; the client requires one
+            timeout=self.settings.timeout,
             max_retries=0,  # a failure falls back at once rather than after minutes of retries
             is_chat_model=True,
             temperature=0.0,
             context_window=8192,
         )
 
-    def draft(self, question: str, hits: Sequence[Hit], on_token: Callable[[str], None] | None = None) -> str:
+    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> str:
         """The model's answer text with its [n] markers; streams tokens to `on_token` if given."""
         from llama_index.core.llms import ChatMessage
 
@@ -68,7 +77,7 @@ class LlmAnswerer:
                         parts.append(chunk.delta)
                         on_token(chunk.delta)
                 text = "".join(parts)
-        except Exception as exc:  # noqa: BLE001 - every client failure means "no draft"
+        except Exception as exc:
             raise LlmError(_reason(exc)) from exc
         if not isinstance(text, str) or not text.strip():
             raise LlmError("the LLM returned an empty answer")

@@ -1,15 +1,18 @@
 """Helpers for your own pytest suites: assert that answers cite what they should.
 
-    from assistant.testing import assert_cites, assert_abstains
+from assistant.testing import assert_cites, assert_abstains
 
-    def test_leave_policy(engine):
-        answer = engine.answer("How many days of leave do I get?")
-        assert_cites(answer, source="handbook.md", contains="30 days")
+def test_leave_policy(engine):
+    answer = engine.answer("How many days of leave do I get?")
+    assert_cites(answer, source="handbook.md", contains="30 days")
 """
 
 from __future__ import annotations
 
 from assistant.types import Answer
+from index.text import short
+
+QUOTE_CHARS = 100  # of each cited quote shown in a failure message
 
 
 def assert_cites(answer: Answer, source: str | None = None, contains: str | None = None) -> None:
@@ -23,7 +26,9 @@ def assert_cites(answer: Answer, source: str | None = None, contains: str | None
         if contains is not None and _squash(contains) not in _squash(c.quote):
             continue
         return
-    cited = "\n".join(f"  [{c.n}] {c.source}:{c.start}-{c.end} {_short(c.quote)!r}" for c in answer.citations)
+    cited = "\n".join(
+        f"  [{c.n}] {c.source}:{c.start}-{c.end} {short(c.quote, QUOTE_CHARS)!r}" for c in answer.citations
+    )
     raise AssertionError(f"expected a citation{_want(source, contains)} for {answer.question!r}; it cited:\n{cited}")
 
 
@@ -40,8 +45,3 @@ def _want(source: str | None, contains: str | None) -> str:
 
 def _squash(text: str) -> str:
     return " ".join(text.split())
-
-
-def _short(text: str, limit: int = 100) -> str:
-    text = _squash(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -46,7 +46,7 @@ class Answer:
     trace: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The answer JSON contract of DESIGN.md (one object per question)."""
+        """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
         out: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,

@@ -17,16 +17,11 @@ import numpy as np
 
 from assistant.citations import Evidence
 from index.sentences import ends_with_title
+from index.text import WORD, content_words, stem
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*(?:,|;|-|–|and)\s*\d+)*)\s*\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[^\s\[])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[a-z0-9][a-z0-9’'-]*")
-_STOP = frozenset(
-    "a an the of in on at to for from by with and or but is are was were be been being it its this that these "
-    "those as into than then there their they them he she his her him not no will would can could should has have "
-    "had do does did so such also about which who whom what when where why how".split()
-)
 LEXICAL_SHARE = 0.5  # of support that comes from shared words; the rest is embedding similarity
 SUPPORT_THRESHOLD = 0.42  # fitted in eval/fit.py; a sentence scoring below it for every source it cites is dropped
 
@@ -72,7 +67,7 @@ def parse(text: str) -> list[Claim]:
     for piece in pieces:
         cited = tuple(n for m in MARKER.finditer(piece) for n in _numbers(m.group(1)))
         words = _clean(MARKER.sub(" ", piece))
-        if not _WORD.search(words.lower()) and claims:
+        if not WORD.search(words) and claims:
             claims[-1] = Claim(claims[-1].text, tuple(dict.fromkeys(claims[-1].cited + cited)))
         elif words:
             claims.append(Claim(words, tuple(dict.fromkeys(cited))))
@@ -99,14 +94,16 @@ def verify(
         claim = wanted[ci][0]
         count = len(p.sentences)
         best, best_score = None, -1.0
-        if _numbers_present(claim.text, p.text):
+        if sims is not None and _numbers_present(claim.text, p.text):
             for j, s in enumerate(p.sentences):
                 score = LEXICAL_SHARE * overlap(claim.text, s.quote) + (1 - LEXICAL_SHARE) * float(sims[ci, offset + j])
                 if score > best_score:
                     best, best_score = s, score
         offset += count
         if best is not None and best_score >= threshold:
-            support.setdefault(ci, []).append(Evidence(best.source, best.start, best.end, best.quote, best_score, best.page))
+            support.setdefault(ci, []).append(
+                Evidence(best.source, best.start, best.end, best.quote, best_score, best.page)
+            )
     for ci, (claim, ns) in enumerate(wanted):
         if ci in support:
             out.kept.append((claim.text, support[ci]))
@@ -118,15 +115,16 @@ def verify(
 
 def overlap(claim: str, source: str) -> float:
     """Share of the claim's content words that the source sentence contains."""
-    words = content_words(claim)
+    words = stemmed_words(claim)
     if not words:
         return 0.0
-    have = content_words(source)
+    have = stemmed_words(source)
     return sum(1 for w in words if w in have) / len(words)
 
 
-def content_words(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP}
+def stemmed_words(text: str) -> set[str]:
+    """The stems of `text`'s content words."""
+    return set(stem(content_words(text)))
 
 
 def _numbers_present(claim: str, passage: str) -> bool:
@@ -149,10 +147,3 @@ def _numbers(group: str) -> list[int]:
 def _clean(text: str) -> str:
     text = " ".join(text.split())
     return re.sub(r"\s+([.,;:!?])", r"\1", text)
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word

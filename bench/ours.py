@@ -22,7 +22,8 @@ def warm(questions_file: str) -> None:
 
     engine = Engine(Settings())
     engine.sync()
-    questions = [json.loads(line)["question"] for line in open(questions_file) if line.strip()]
+    with open(questions_file, encoding="utf-8") as fh:
+        questions = [json.loads(line)["question"] for line in fh if line.strip()]
     engine.answer(questions[0])  # loads the model and the indexes; warm means after that
     seconds, answered = [], 0
     for q in questions:
@@ -42,8 +43,8 @@ def fill(n_chunks: str, data_dir: str) -> None:
     import numpy as np
 
     from index.chunking import Chunk, Sentence, chunk_id, sentences_of
-    from index.keyword import KeywordIndex
-    from index.store import Store
+    from index.local import LocalIndex
+    from index.store import SourceRows, Store
 
     n = int(n_chunks)
     rng = np.random.default_rng(0)
@@ -60,20 +61,26 @@ def fill(n_chunks: str, data_dir: str) -> None:
                     spans.append((at, at + len(s)))
                     at += len(s) + 1
                 source = f"doc{i // 50:05d}.txt"
-                batch.append(Chunk(chunk_id(source, i * 1000, at - 1, text), source, i * 1000, at - 1, text,
-                                   sentences=tuple(spans)))
+                batch.append(
+                    Chunk(
+                        chunk_id(source, i * 1000, at - 1, text), source, i * 1000, at - 1, text, sentences=tuple(spans)
+                    )
+                )
             items = []
             for source in dict.fromkeys(c.source for c in batch):
                 cs = [c for c in batch if c.source == source]
                 ss: list[Sentence] = [s for c in cs for s in sentences_of(c)]
                 sv = _unit(rng, len(ss))
                 cv = sv.reshape(len(cs), -1, sv.shape[1]).mean(axis=1)
-                items.append((source, cs, cv / np.linalg.norm(cv, axis=1, keepdims=True), ss, sv))
+                items.append(SourceRows(source, cs, cv / np.linalg.norm(cv, axis=1, keepdims=True), ss, sv))
             store.replace_sources(items)
     filled = time.perf_counter()
-    KeywordIndex.build(store.all_chunks(), store.all_vectors()).save(Path(data_dir) / "keyword")
-    print(json.dumps({"chunks": store.count(), "fill_seconds": filled - began,
-                      "build_seconds": time.perf_counter() - filled}))
+    LocalIndex.build(store.all_chunks(), store.all_vectors()).save(Path(data_dir) / "keyword")
+    print(
+        json.dumps(
+            {"chunks": store.count(), "fill_seconds": filled - began, "build_seconds": time.perf_counter() - filled}
+        )
+    )
 
 
 def scale(data_dir: str) -> None:
@@ -81,23 +88,23 @@ def scale(data_dir: str) -> None:
     keyword index, then 100 questions (the first one's time reported apart: it loads HNSW)."""
     import numpy as np
 
-    from index.keyword import KeywordIndex
+    from index.local import LocalIndex
     from index.onnx_embedding import OnnxEmbedder
     from index.search import search
     from index.store import Store
 
     store = Store.open("scale", path=Path(data_dir) / "chroma")
-    keywords = KeywordIndex.load(Path(data_dir) / "keyword")
+    local = LocalIndex.load(Path(data_dir) / "keyword")
     embedder = OnnxEmbedder(cache_dir=Path(data_dir) / "models")
     rng = np.random.default_rng(1)
     questions = [f"which {a} {b} holds the {c}?" for a, b, c in rng.choice(WORDS, (101, 3))]
     began = time.perf_counter()
-    search(questions[0], 5, store, embedder, keywords)
+    search(questions[0], 5, store, embedder, local)
     first = time.perf_counter() - began
     seconds = []
     for q in questions[1:]:
         began = time.perf_counter()
-        search(q, 5, store, embedder, keywords)  # the question's embedding included
+        search(q, 5, store, embedder, local)  # the question's embedding included
         seconds.append(time.perf_counter() - began)
     print(json.dumps({"chunks": store.count(), "first_seconds": first, "seconds": seconds}))
 

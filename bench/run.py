@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,9 +79,14 @@ def bench_corpus(name: str, work: Path, model_dir: Path, repeats: int) -> dict:
     corpus = prepare(name, work)
     mb = sum(f.stat().st_size for f in corpus.iterdir()) / 1e6
     question = BUNDLED_QUESTION if name == "bundled" else COLD_QUESTION
-    ours_env = {**os.environ, "ASSISTANT_CORPUS": str(corpus), "ASSISTANT_DATA_DIR": str(work / f"{name}-ours"),
-                "ASSISTANT_MODEL_DIR": str(model_dir), "HF_HUB_OFFLINE": "1"}
-    assistant = [sys.executable, "-m", "assistant.cli"]
+    ours_env = {
+        **os.environ,
+        "ASSISTANT_CORPUS": str(corpus),
+        "ASSISTANT_DATA_DIR": str(work / f"{name}-ours"),
+        "ASSISTANT_MODEL_DIR": str(model_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    assistant = [sys.executable, "-m", "bots.cli"]
     vanilla = [sys.executable, str(HERE / "vanilla.py")]
     vanilla_db = str(work / f"{name}-vanilla")
     result = {"corpus": name, "files": len(list(corpus.iterdir())), "mb": round(mb, 3)}
@@ -92,8 +96,10 @@ def bench_corpus(name: str, work: Path, model_dir: Path, repeats: int) -> dict:
     wall, rss, out = run([*vanilla, "ingest", str(corpus), vanilla_db])
     base = {"ingest_s": wall, "chunks": json.loads(out)["chunks"], "ingest_rss_mb": rss}
 
-    for side, cmd, env in (("ours", [*assistant, "ask", question], ours_env),
-                           ("vanilla", [*vanilla, "ask", vanilla_db, question], None)):
+    for side, cmd, env in (
+        ("ours", [*assistant, "ask", question], ours_env),
+        ("vanilla", [*vanilla, "ask", vanilla_db, question], None),
+    ):
         runs = [run(cmd, env) for _ in range(3)]
         target = ours if side == "ours" else base
         target["cold_s"] = min(r[0] for r in runs)
@@ -102,12 +108,18 @@ def bench_corpus(name: str, work: Path, model_dir: Path, repeats: int) -> dict:
 
     questions = work / "questions.jsonl"
     questions.write_text(QUESTIONS.read_text() * repeats)
-    for target, cmd, env in ((ours, [sys.executable, str(HERE / "ours.py"), "warm", str(questions)], ours_env),
-                             (base, [*vanilla, "warm", vanilla_db, str(questions)], None)):
+    for target, cmd, env in (
+        (ours, [sys.executable, str(HERE / "ours.py"), "warm", str(questions)], ours_env),
+        (base, [*vanilla, "warm", vanilla_db, str(questions)], None),
+    ):
         _, rss, out = run(cmd, env)
         seconds = json.loads(out)["seconds"]
-        target.update(warm_p50_ms=percentile(seconds, 50) * 1e3, warm_p95_ms=percentile(seconds, 95) * 1e3,
-                      warm_n=len(seconds), warm_rss_mb=rss)
+        target.update(
+            warm_p50_ms=percentile(seconds, 50) * 1e3,
+            warm_p95_ms=percentile(seconds, 95) * 1e3,
+            warm_n=len(seconds),
+            warm_rss_mb=rss,
+        )
     for target in (ours, base):
         target["chunks_per_s"] = target["chunks"] / target["ingest_s"]
         target["mb_per_s"] = mb / target["ingest_s"]
@@ -123,10 +135,18 @@ def bench_scale(n: int, data: Path, model_dir: Path) -> dict:
     filled = json.loads(out)
     _, rss, out = run([sys.executable, str(HERE / "ours.py"), "scale", str(data)])
     got = json.loads(out)
-    return {"chunks": got["chunks"], "sentences": 4 * got["chunks"], "fill_s": filled["fill_seconds"],
-            "build_s": filled["build_seconds"], "build_rss_mb": build_rss, "first_query_s": got["first_seconds"],
-            "query_p50_ms": percentile(got["seconds"], 50) * 1e3, "query_p95_ms": percentile(got["seconds"], 95) * 1e3,
-            "query_n": len(got["seconds"]), "rss_mb": rss}
+    return {
+        "chunks": got["chunks"],
+        "sentences": 4 * got["chunks"],
+        "fill_s": filled["fill_seconds"],
+        "build_s": filled["build_seconds"],
+        "build_rss_mb": build_rss,
+        "first_query_s": got["first_seconds"],
+        "query_p50_ms": percentile(got["seconds"], 50) * 1e3,
+        "query_p95_ms": percentile(got["seconds"], 95) * 1e3,
+        "query_n": len(got["seconds"]),
+        "rss_mb": rss,
+    }
 
 
 def cpu_model() -> str:
@@ -137,17 +157,25 @@ def cpu_model() -> str:
 
 
 def table(results: list[dict]) -> str:
-    rows = [("ingest chunks/s", "chunks_per_s", "{:.1f}"), ("ingest MB/s", "mb_per_s", "{:.3f}"),
-            ("chunks", "chunks", "{:d}"), ("ingest s", "ingest_s", "{:.1f}"),
-            ("ingest peak RSS MB", "ingest_rss_mb", "{:.0f}"),
-            ("cold one-shot s", "cold_s", "{:.2f}"), ("cold peak RSS MB", "cold_rss_mb", "{:.0f}"),
-            ("warm p50 ms", "warm_p50_ms", "{:.1f}"), ("warm p95 ms", "warm_p95_ms", "{:.1f}"),
-            ("warm peak RSS MB", "warm_rss_mb", "{:.0f}")]
+    rows = [
+        ("ingest chunks/s", "chunks_per_s", "{:.1f}"),
+        ("ingest MB/s", "mb_per_s", "{:.3f}"),
+        ("chunks", "chunks", "{:d}"),
+        ("ingest s", "ingest_s", "{:.1f}"),
+        ("ingest peak RSS MB", "ingest_rss_mb", "{:.0f}"),
+        ("cold one-shot s", "cold_s", "{:.2f}"),
+        ("cold peak RSS MB", "cold_rss_mb", "{:.0f}"),
+        ("warm p50 ms", "warm_p50_ms", "{:.1f}"),
+        ("warm p95 ms", "warm_p95_ms", "{:.1f}"),
+        ("warm peak RSS MB", "warm_rss_mb", "{:.0f}"),
+    ]
     lines = []
     for r in results:
-        lines += [f"\n{r['corpus']}: {r['files']} files, {r['mb']:.2f} MB",
-                  f"| {'figure':<20} | {'ours':>10} | {'vanilla':>10} | {'ours / vanilla':>14} |",
-                  f"|{'-' * 22}|{'-' * 12}|{'-' * 12}|{'-' * 16}|"]
+        lines += [
+            f"\n{r['corpus']}: {r['files']} files, {r['mb']:.2f} MB",
+            f"| {'figure':<20} | {'ours':>10} | {'vanilla':>10} | {'ours / vanilla':>14} |",
+            f"|{'-' * 22}|{'-' * 12}|{'-' * 12}|{'-' * 16}|",
+        ]
         for label, key, fmt in rows:
             a, b = r["ours"][key], r["vanilla"][key]
             ratio = f"{a / b:.2f}x" if b else "-"
@@ -159,8 +187,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", nargs="+", default=["bundled", "pydoc40"], choices=["bundled", "pydoc40", "pydoc"])
     parser.add_argument("--scale", type=int, default=0, help="also time search with this many synthetic chunks")
-    parser.add_argument("--scale-dir", type=Path, help="keep the synthetic store here and reuse it (filling "
-                        "100,000 chunks takes ~15 min); default: a temporary folder")
+    parser.add_argument(
+        "--scale-dir",
+        type=Path,
+        help="keep the synthetic store here and reuse it (filling "
+        "100,000 chunks takes ~15 min); default: a temporary folder",
+    )
     parser.add_argument("--repeats", type=int, default=4, help="times each warm question is asked")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
@@ -169,8 +201,14 @@ def main() -> int:
     try:
         model_dir = work / "models"
         began = time.perf_counter()
-        run([sys.executable, "-c", "import sys; from index.onnx_embedding import OnnxEmbedder; "
-             f"e = OnnxEmbedder(cache_dir={str(model_dir)!r}); e.embed(['x']); sys.exit(e.backend != 'onnx')"])
+        run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from index.onnx_embedding import OnnxEmbedder; "
+                f"e = OnnxEmbedder(cache_dir={str(model_dir)!r}); e.embed(['x']); sys.exit(e.backend != 'onnx')",
+            ]
+        )
         export_s = time.perf_counter() - began
         print(f"one-time ONNX export (first use on a machine): {export_s:.1f} s", flush=True)
         results = []
@@ -180,14 +218,21 @@ def main() -> int:
             print(table(results[-1:]), flush=True)
         scale = bench_scale(args.scale, args.scale_dir or work / "scale", model_dir) if args.scale else None
         if scale:
-            print(f"\nscale: {scale['chunks']} synthetic chunks ({scale['sentences']} sentences); in a fresh process "
-                  f"the first search {scale['first_query_s']:.2f} s, then p50 {scale['query_p50_ms']:.1f} ms, "
-                  f"p95 {scale['query_p95_ms']:.1f} ms over {scale['query_n']}; peak RSS {scale['rss_mb']:.0f} MB. "
-                  f"(Store filled in {scale['fill_s']:.0f} s; keyword index and vector copy built in "
-                  f"{scale['build_s']:.0f} s at peak RSS {scale['build_rss_mb']:.0f} MB.)")
-        report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                  f"{cpu_model()}, {platform.platform()}", "python": platform.python_version(),
-                  "onnx_export_s": export_s, "corpora": results, "scale": scale}
+            print(
+                f"\nscale: {scale['chunks']} synthetic chunks ({scale['sentences']} sentences); in a fresh process "
+                f"the first search {scale['first_query_s']:.2f} s, then p50 {scale['query_p50_ms']:.1f} ms, "
+                f"p95 {scale['query_p95_ms']:.1f} ms over {scale['query_n']}; peak RSS {scale['rss_mb']:.0f} MB. "
+                f"(Store filled in {scale['fill_s']:.0f} s; keyword index and vector copy built in "
+                f"{scale['build_s']:.0f} s at peak RSS {scale['build_rss_mb']:.0f} MB.)"
+            )
+        report = {
+            "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {cpu_model()}, {platform.platform()}",
+            "python": platform.python_version(),
+            "onnx_export_s": export_s,
+            "corpora": results,
+            "scale": scale,
+        }
         args.out.write_text(json.dumps(report, indent=2))
         print(f"\nwritten: {args.out}")
     finally:

@@ -60,7 +60,8 @@ def ask(db: str, question: str) -> None:
 
 def warm(db: str, questions_file: str) -> None:
     r = retriever(db)
-    questions = [json.loads(line)["question"] for line in open(questions_file) if line.strip()]
+    with open(questions_file, encoding="utf-8") as fh:
+        questions = [json.loads(line)["question"] for line in fh if line.strip()]
     r.retrieve(questions[0])  # the first call loads the model; warm means after that
     seconds = []
     for q in questions:

@@ -8,17 +8,24 @@ line, plain text, no escape codes. Slash commands work in both.
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
-from assistant.conversation import Conversation, Resolved
+from assistant.conversation import Resolved, Turn
 from assistant.engine import Engine
+from assistant.session import Session
 from assistant.types import Answer
+from bots.progress import sync_with_progress
+from index.text import short
+
+T = TypeVar("T")
 
 HELP = """Ask a question about the documents; follow-ups like "what else did he say?" use the conversation.
   /sources   full quotes of the last answer
@@ -27,17 +34,18 @@ HELP = """Ask a question about the documents; follow-ups like "what else did he 
   /reset     forget the conversation
   /help      this help
   /quit      leave (or Ctrl-D); Ctrl-C cancels an answer in progress"""
+WHY_SENTENCES = 10  # candidate sentences /why lists
 CONTEXT_CHARS = 400  # shown on each side of a cited span by /open
+QUOTE_CHARS = 160  # of each quote shown under an answer (/sources shows them whole)
 
 
 class Chat:
-    """One chat session: the engine, the conversation, and how to show things."""
+    """The terminal side of one conversation: reads lines, shows answers; the `Session` answers."""
 
     def __init__(self, engine: Engine, console: Console):
         self.engine = engine
         self.console = console
-        self.conversation = Conversation()
-        self.last: tuple[Resolved, Answer] | None = None
+        self.session = Session(engine)
         # One worker: a cancelled answer finishes in the background before the next starts.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
 
@@ -52,22 +60,24 @@ class Chat:
         return True
 
     def ask(self, question: str) -> None:
-        resolved = self.conversation.resolve(question)
-        streaming = self.engine.llm is not None
+        streaming = self.engine.generative
         on_token = self._print_token if streaming else None
-        job = self._worker.submit(self.engine.answer, question, None, resolved.query, resolved.exclude, on_token)
+        cancelled = threading.Event()
+        job = self._worker.submit(self.session.ask, question, on_token=on_token, cancelled=cancelled)
         spinner = self.console.is_terminal and not streaming
+        status: AbstractContextManager[Any] = (
+            self.console.status("searching the documents…") if spinner else nullcontext()
+        )
         try:
-            with self.console.status("searching the documents…") if spinner else nullcontext():
-                answer = _wait(job)
+            with status:
+                turn = _wait(job)
         except KeyboardInterrupt:
+            cancelled.set()  # not part of the conversation
             self.console.print("\n[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
             return
-        if streaming and answer.trace.get("draft"):
+        if streaming and turn.answer.trace.get("draft"):
             self.console.print("\n[dim]Checked against the sources:[/dim]" if self.console.is_terminal else "\n--")
-        self.conversation.add(resolved, answer)
-        self.last = (resolved, answer)
-        self.console.print(render_answer(answer, resolved), soft_wrap=True)
+        self.console.print(render_answer(turn.answer, turn.resolved), soft_wrap=True)
         self.console.print()
 
     def _print_token(self, token: str) -> None:
@@ -82,31 +92,30 @@ class Chat:
         if name == "/help":
             self.console.print(HELP, markup=False, soft_wrap=True)
         elif name == "/reset":
-            self.conversation.reset()
-            self.last = None
+            self.session.reset()
             self.console.print("Conversation cleared.")
         elif name in ("/sources", "/open", "/why"):
-            if self.last is None:
+            last = self.session.last
+            if last is None:
                 self.console.print("Nothing asked yet.")
             elif name == "/sources":
-                self.console.print(render_sources(self.last[1], full=True), soft_wrap=True)
+                self.console.print(render_sources(last.answer, full=True), soft_wrap=True)
             elif name == "/why":
-                self.console.print(render_why(*self.last), soft_wrap=True)
+                self.console.print(render_why(last), soft_wrap=True)
             else:
-                self.console.print(self.open(arg), soft_wrap=True)
+                self.console.print(self.open(last.answer, arg), soft_wrap=True)
         else:
             self.console.print(f"Unknown command {name}; /help lists them.", markup=False)
         return True
 
-    def open(self, arg: str) -> Text | str:
-        answer = self.last[1]
+    def open(self, answer: Answer, arg: str) -> Text | str:
         try:
             n = int(arg)
             cite = next(c for c in answer.citations if c.n == n)
         except (ValueError, StopIteration):
             numbers = ", ".join(str(c.n) for c in answer.citations) or "none"
             return f"Usage: /open N, with N a citation of the last answer ({numbers})."
-        text = self.engine.text_reader()(cite.source)
+        text = self.engine.text_of(cite.source)
         if text is None or text[cite.start : cite.end] != cite.quote:
             return f"{cite.source} has changed since it was cited; ask again."
         return render_open(text, cite.source, cite.start, cite.end, cite.page)
@@ -140,7 +149,7 @@ def render_sources(answer: Answer, full: bool) -> Text:
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] ", style="bold cyan")
         out.append(f"{c.source}:{c.start}-{c.end}{page}", style="bold")
-        quote = c.quote if full else _short(c.quote, 160)
+        quote = c.quote if full else short(c.quote, QUOTE_CHARS)
         out.append(f"\n    {quote}\n", style="green")
     out.rstrip()
     return out
@@ -164,53 +173,58 @@ def render_open(text: str, source: str, start: int, end: int, page: int | None) 
     return out
 
 
-def render_why(resolved: Resolved, answer: Answer) -> Text:
-    """Retrieved passages with their scores, then each candidate sentence: chosen, or why not."""
-    trace = answer.trace
+def render_why(turn: Turn) -> Text:
+    """What the engine recorded for the last answer: the query, the retrieved passages with
+    the weights that scored them, and each candidate sentence with the reason it was quoted or not."""
+    resolved, answer, trace = turn.resolved, turn.answer, turn.answer.trace
     out = Text()
     out.append("Query: ", style="bold")
     out.append(resolved.query)
     if resolved.carried:
         out.append(f"  (carried from earlier: {', '.join(resolved.carried)})", style="dim")
-    out.append("\nRetrieved passages (score = 0.8 × best sentence + 0.2 × passage; ranks in dense / BM25 search):\n", style="bold")
-    for i, h in enumerate(trace.get("hits", []), 1):
+    if not trace.get("hits"):
+        out.append("\nNothing was retrieved.")
+        return out
+    w = trace["weights"]
+    share = w["sentence_share"]
+    out.append(
+        f"\nRetrieved passages (score = {share:g} × best sentence + {1 - share:g} × passage, each cosine + "
+        f"{w['passage_keyword']:g} × BM25; ranks in dense / BM25 search):\n",
+        style="bold",
+    )
+    for i, h in enumerate(trace["hits"], 1):
         dense = f"#{h['dense_rank']}" if h["dense_rank"] else "-"
         kw = f"#{h['keyword_rank']}" if h["keyword_rank"] else "-"
         out.append(f"  {i}. {h['score']:.3f}  dense {dense:>3} bm25 {kw:>3}  {h['source']}:{h['start']}-{h['end']}  ")
-        out.append(_short(h.get("preview", ""), 70) + "\n", style="dim")
-    out.append(f"Sentences (score = cosine + 0.4 × BM25; answer needs top cosine ≥ {trace.get('min_score', 0):.3f}):\n", style="bold")
-    sentences = trace.get("sentences", [])
-    top_dense = sentences[0]["dense"] if sentences else 0.0
-    chosen_count = 0
-    for s in sentences[:10]:
-        if s["chosen"]:
-            chosen_count += 1
-            mark, reason, style = "✓", "quoted", "green"
-        elif answer.abstained and top_dense < trace.get("min_score", 0):
-            mark, reason, style = "✗", f"abstained: top cosine {top_dense:.3f} < {trace.get('min_score', 0):.3f}", "red"
-        elif chosen_count >= trace.get("max_sentences", 3):
-            mark, reason, style = "✗", f"below the top {trace.get('max_sentences', 3)}", "red"
-        else:
-            mark, reason, style = "✗", "already quoted earlier in this conversation, or quote changed", "red"
+        out.append(short(h.get("preview", ""), 70) + "\n", style="dim")
+    out.append(
+        f"Sentences (score = cosine + {w['sentence_keyword']:g} × BM25; an answer needs top cosine ≥ "
+        f"{trace['min_score']:.3f}; at most {trace['max_sentences']} quoted):\n",
+        style="bold",
+    )
+    for s in trace.get("sentences", [])[:WHY_SENTENCES]:
+        mark, style = ("✓", "green") if s["chosen"] else ("✗", "red")
         out.append(f"  {mark} {s['score']:.3f} (cos {s['dense']:.3f}, bm25 {s['keyword']:.2f}) ", style=style)
-        out.append(f"{s['source']}:{s['start']}-{s['end']} {_short(s.get('text', ''), 80)}  ")
+        out.append(f"{s['source']}:{s['start']}-{s['end']} {short(s.get('text', ''), 80)}  ")
+        out.append(f"[{s['reason']}]\n", style="dim")
+    reasons = trace.get("dropped_reasons", [])
+    for i, sentence in enumerate(answer.dropped):
+        reason = reasons[i] if i < len(reasons) else "its quote no longer matches the file"
+        out.append(f"  ✗ LLM: {short(sentence, 80)}  ", style="red")
         out.append(f"[{reason}]\n", style="dim")
-    for r in trace.get("rejected", []):
-        out.append(f"  ✗ {r['source']}:{r['start']}-{r['end']} [{r['reason']}]\n", style="red")
     out.rstrip()
     return out
 
 
 def run_chat(engine: Engine, data_dir: Path) -> int:
     """The loop: a status line, then questions until /quit, Ctrl-D or end of input."""
-    from assistant.progress import sync_with_progress
-
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     console = Console(highlight=False, soft_wrap=True)
     report = sync_with_progress(engine, wait=False)
-    stats = engine.index.stats()
-    status = (f"{stats['documents']} documents, {stats['chunks']} chunks · model {stats['model']} · "
-              f"index {stats['location']}")
+    stats = engine.stats()
+    status = (
+        f"{stats['documents']} documents, {stats['chunks']} chunks · model {stats['model']} · index {stats['location']}"
+    )
     if report is None:
         status += " · another process is updating the index; answering from it as it is"
     elif report.changed or report.skipped:
@@ -227,7 +241,7 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
     from prompt_toolkit.history import FileHistory
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    session = PromptSession(history=FileHistory(str(data_dir / "chat_history")))
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(data_dir / "chat_history")))
     console.print("Type a question, or /help.", style="dim")
     while True:
         try:
@@ -240,15 +254,10 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
             return 0
 
 
-def _wait(job: Future):
+def _wait(job: Future[T]) -> T:
     # Short timeouts keep the main thread where Ctrl-C can reach it.
     while True:
         try:
             return job.result(timeout=0.1)
         except FutureTimeout:
             continue
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

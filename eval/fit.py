@@ -2,8 +2,9 @@
 
     python eval/fit.py [--data-dir DIR]
 
-Prints each grid and the chosen values; the constants in index/search.py,
-assistant/extractive.py and the default ASSISTANT_MIN_SCORE were set from its output.
+Prints each grid and the chosen values; the constants in index/search.py (PASSAGE_KEYWORD_WEIGHT,
+SENTENCE_SHARE), assistant/extractive.py (ANSWER_KEYWORD_WEIGHT, MARGIN) and the default
+ASSISTANT_MIN_SCORE were set from its output.
 The held-out Computational_complexity_theory questions are never looked at here.
 """
 
@@ -23,9 +24,9 @@ from index.search import Weights
 
 HERE = Path(__file__).resolve().parent / "squad2-small"
 FIT_DOC = "Normans.txt"
-FALSE_ABSTENTION_BUDGET = 0.04
+FALSE_ABSTENTION_BUDGET = 0.04  # under the 0.05 target, with room for the held-out set
 SUPPORT_MISS_BUDGET = 0.05  # supported claims the LLM check may wrongly drop
-MAX_SENTENCES = 3  # most sentences one answer quotes; longer answers stop being read  # under the 0.05 target, with room for the held-out set
+MAX_SENTENCES = 3  # most sentences one answer quotes; longer answers stop being read
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     engine.sync()
     questions = [q for q in evaluate.load_questions(HERE / "questions.jsonl") if q.doc == FIT_DOC]
     answerable = [q for q in questions if q.answerable]
-    text_of = engine.text_reader()
+    text_of = engine.text_of
     vectors = engine.embedder.embed([q.question for q in answerable])
 
     print("retrieval on", FIT_DOC, "answerable:", len(answerable))
@@ -46,8 +47,10 @@ def main() -> None:
         for share in (0.0, 0.5, 0.8, 1.0):
             w = Weights(keyword=keyword, sentence_share=share)
             ranks = [
-                evaluate.retrieval_rank(_hit_dicts(engine.index.search(q.question, 5, vector=v, weights=w)), q.doc, q.answers)
-                for q, v in zip(answerable, vectors)
+                evaluate.retrieval_rank(
+                    _hit_dicts(engine.index.search(q.question, 5, vector=v, weights=w)), q.doc, q.answers
+                )
+                for q, v in zip(answerable, vectors, strict=True)
             ]
             mrr = float(np.mean([1 / r if r else 0 for r in ranks]))
             hit5 = float(np.mean([r is not None for r in ranks]))
@@ -57,33 +60,41 @@ def main() -> None:
     weights = best[1]
     print("chosen:", weights)
 
-    hits = {q.id: engine.index.search(q.question, 5, vector=v, weights=weights) for q, v in zip(answerable, vectors)}
+    hits = {
+        q.id: engine.index.search(q.question, 5, vector=v, weights=weights)
+        for q, v in zip(answerable, vectors, strict=True)
+    }
     print("answers (citation recall / correctness / citation precision) by sentences quoted, BM25 weight, margin")
     grid = {}
     for n, kw, margin in itertools.product((1, 2, 3, 4, 5), (0.0, 0.2, 0.4, 0.6), (0.1, 0.2, 0.3, 1.0)):
         engine.settings = engine.settings.model_copy(update={"max_sentences": n})
-        answers = [engine.compose(q.question, hits[q.id], kw, margin, text_of) for q in answerable]
-        m = evaluate.summarize(evaluate.judge(q, a, text_of) for q, a in zip(answerable, answers))
+        answers = [engine.compose(q.question, hits[q.id], keyword_weight=kw, margin=margin) for q in answerable]
+        m = evaluate.summarize(evaluate.judge(q, a, text_of) for q, a in zip(answerable, answers, strict=True))
         grid[(n, kw, margin)] = m
-        print(f"  sentences {n} keyword {kw:.1f} margin {margin:.1f}: "
-              f"{m['citation_recall']:.3f} / {m['answer_correct']:.3f} / {m['citation_precision']:.3f}")
+        print(
+            f"  sentences {n} keyword {kw:.1f} margin {margin:.1f}: "
+            f"{m['citation_recall']:.3f} / {m['answer_correct']:.3f} / {m['citation_precision']:.3f}"
+        )
     # Users read every quoted sentence, so at most MAX_SENTENCES (a product choice, not a fit);
     # within that, the best citation recall, then the best precision.
     fit = [((m["citation_recall"], m["citation_precision"]), key) for key, m in grid.items() if key[0] <= MAX_SENTENCES]
     n, kw, margin = max(fit)[1]
-    choice = (None, n, kw, margin)
     m = grid[(n, kw, margin)]
-    print(f"chosen: max_sentences {n}, keyword {kw}, margin {margin}: recall {m['citation_recall']:.3f}, "
-          f"correctness {m['answer_correct']:.3f}, precision {m['citation_precision']:.3f}")
+    print(
+        f"chosen: max_sentences {n}, keyword {kw}, margin {margin}: recall {m['citation_recall']:.3f}, "
+        f"correctness {m['answer_correct']:.3f}, precision {m['citation_precision']:.3f}"
+    )
 
-    engine.settings = engine.settings.model_copy(update={"max_sentences": choice[1]})
+    engine.settings = engine.settings.model_copy(update={"max_sentences": n})
     best_dense = []
     for q in answerable:
-        answer = engine.compose(q.question, hits[q.id], *choice[2:], text_of)
+        answer = engine.compose(q.question, hits[q.id], keyword_weight=kw, margin=margin)
         top = answer.trace["sentences"]
         best_dense.append(top[0]["dense"] if top else 0.0)
     threshold = float(np.quantile(best_dense, FALSE_ABSTENTION_BUDGET))
-    print(f"abstention: min_score {threshold:.3f} (the {FALSE_ABSTENTION_BUDGET:.0%} quantile of the top sentence's cosine on answerable)")
+    print(
+        f"abstention: min_score {threshold:.3f} (the {FALSE_ABSTENTION_BUDGET:.0%} quantile of the top sentence's cosine on answerable)"
+    )
     unanswerable = [q for q in questions if not q.answerable]
     engine.settings = engine.settings.model_copy(update={"min_score": threshold})
     abstained = np.mean([engine.answer(q.question).abstained for q in unanswerable])
@@ -99,9 +110,13 @@ def fit_support(engine, answerable, hits) -> None:
     from index.chunking import sentences_of
 
     def score(claim, hit):
-        passage = Passage(1, hit.chunk.source, hit.chunk.text,
-                          tuple(Evidence(s.source, s.start, s.end, s.text, 0.0) for s in sentences_of(hit.chunk)))
-        kept = verify([Claim(claim, (1,))], [passage], engine._similarity, threshold=-1.0).kept
+        passage = Passage(
+            1,
+            hit.chunk.source,
+            hit.chunk.text,
+            tuple(Evidence(s.source, s.start, s.end, s.text, 0.0) for s in sentences_of(hit.chunk)),
+        )
+        kept = verify([Claim(claim, (1,))], [passage], engine.similarity, threshold=-1.0).kept
         return kept[0][1][0].score if kept else 0.0
 
     positives, negatives = [], []
@@ -115,8 +130,10 @@ def fit_support(engine, answerable, hits) -> None:
             negatives.append(score(claim, other[0]))
     threshold = float(np.quantile(positives, SUPPORT_MISS_BUDGET))
     rejected = float(np.mean([n < threshold for n in negatives]))
-    print(f"support: SUPPORT_THRESHOLD {threshold:.3f} keeps {1 - SUPPORT_MISS_BUDGET:.0%} of {len(positives)} "
-          f"supported claims and rejects {rejected:.3f} of the same claims cited to the wrong passage")
+    print(
+        f"support: SUPPORT_THRESHOLD {threshold:.3f} keeps {1 - SUPPORT_MISS_BUDGET:.0%} of {len(positives)} "
+        f"supported claims and rejects {rejected:.3f} of the same claims cited to the wrong passage"
+    )
 
 
 def _hit_dicts(hits):

@@ -15,7 +15,8 @@ from index import sentences
 from index.documents import Document
 
 Span = tuple[int, int]
-_WORD = re.compile(r"\S+")
+_WORD = re.compile(r"\S+")  # a whitespace-separated piece, where an over-long sentence may be cut
+DEFAULT_CHUNK_TOKENS = 200  # largest chunk, in model tokens (ASSISTANT_CHUNK_TOKENS)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def approx_tokens(texts: Sequence[str]) -> list[int]:
 
 def chunk(
     doc: Document,
-    max_tokens: int = 160,
+    max_tokens: int = DEFAULT_CHUNK_TOKENS,
     overlap: int = 1,
     count: Callable[[Sequence[str]], list[int]] = approx_tokens,
 ) -> list[Chunk]:
@@ -92,7 +93,7 @@ def chunk(
     spans = sentences.split(doc.text)
     sizes = count([doc.text[s:e] for s, e in spans])
     pieces: list[tuple[Span, int]] = []
-    for span, size in zip(spans, sizes):
+    for span, size in zip(spans, sizes, strict=True):
         pieces.extend(_cut(doc.text, span, size, max_tokens))
 
     chunks: list[Chunk] = []

@@ -27,8 +27,32 @@ SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".assistant", "__pycache__", "node_modules", ".venv", "venv"})
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
-_HTML_BLOCK_TAGS = ["p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "tr", "th", "td",
-                    "table", "div", "section", "ul", "ol", "dl", "figcaption", "caption", "hr"]
+_HTML_BLOCK_TAGS = [
+    "p",
+    "li",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "blockquote",
+    "tr",
+    "th",
+    "td",
+    "table",
+    "div",
+    "section",
+    "ul",
+    "ol",
+    "dl",
+    "figcaption",
+    "caption",
+    "hr",
+]
 
 
 @dataclass(frozen=True)
@@ -79,7 +103,9 @@ def load(root: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Documen
         if not stat_module.S_ISREG(info.st_mode):
             raise DocumentError(source, "not a regular file")
         if info.st_size > max_bytes:
-            raise DocumentError(source, f"too large ({info.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)")
+            raise DocumentError(
+                source, f"too large ({info.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(source, describe_os_error(exc)) from exc
@@ -90,7 +116,7 @@ def load(root: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Documen
         text, title, pages, warnings = _pdf(source, data)
     elif suffix == ".docx":
         text, title, warnings = _docx(source, data)
-        pages = ()
+        pages = []
     else:
         if _looks_binary(data):
             raise DocumentError(source, "binary file, not text")
@@ -99,7 +125,7 @@ def load(root: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Documen
             text, title = _html(decoded)
         else:
             text, title = decoded, _markdown_title(source, decoded)
-        pages = ()
+        pages = []
     if not text.strip():
         raise DocumentError(source, "no text in it")
     return Document(source, text, sha256_bytes(data), title or Path(source).name, tuple(pages), tuple(warnings))
@@ -144,11 +170,11 @@ def _html(markup: str) -> tuple[str, str]:
     for tag in soup(_HTML_DROP):
         tag.decompose()
     # find_all rather than CSS selectors: the same tags, without soupsieve's cost on big pages.
-    for tag in soup.find_all(attrs={"role": ["navigation", "search"]}) + soup.find_all(
+    for tag in soup.find_all(role=["navigation", "search"]) + soup.find_all(
         class_=["sphinxsidebar", "related", "headerlink"]
     ):
         tag.decompose()
-    main = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+    main = soup.find("main") or soup.find(role="main") or soup.find("article") or soup.body or soup
     # Blocks are separated by blank lines; inline markup (links, code spans) joins its text
     # with no separator, so "<code>shutil.copytree()</code>" stays one word.
     for tag in main.find_all(_HTML_BLOCK_TAGS):
@@ -183,7 +209,7 @@ def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
                     raise DocumentError(source, "encrypted PDF (needs a password)")
             except DocumentError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - unsupported encryption looks like any other failure
+            except Exception as exc:
                 raise DocumentError(source, f"encrypted PDF ({exc})") from exc
         texts = [(page.extract_text() or "").strip() for page in reader.pages]
         meta = reader.metadata
@@ -197,7 +223,9 @@ def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
         starts.append(pos)
         parts.append(text)
         pos += len(text) + 2
-    warnings = [f"{sum(1 for t in texts if not t)} of {len(texts)} pages have no text (scanned?)"] if "" in texts else []
+    warnings = (
+        [f"{sum(1 for t in texts if not t)} of {len(texts)} pages have no text (scanned?)"] if "" in texts else []
+    )
     return "\n\n".join(parts), str(title), starts, warnings
 
 
@@ -207,13 +235,18 @@ def _docx(source: str, data: bytes) -> tuple[str, str, list[str]]:
 
     try:
         doc = Docx(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - python-docx raises many kinds on a bad zip
+    except Exception as exc:
         raise DocumentError(source, f"corrupt Word file ({type(exc).__name__})") from exc
     blocks = [" ".join(p.text.split()) for p in doc.paragraphs]
     for table in doc.tables:
         for row in table.rows:
             blocks.append(" | ".join(" ".join(c.text.split()) for c in row.cells))
     title = doc.core_properties.title or next(
-        (" ".join(p.text.split()) for p in doc.paragraphs if p.style is not None and p.style.name.startswith("Heading")), ""
+        (
+            " ".join(p.text.split())
+            for p in doc.paragraphs
+            if p.style is not None and p.style.name.startswith("Heading")
+        ),
+        "",
     )
     return "\n\n".join(b for b in blocks if b), title, []

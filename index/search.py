@@ -5,7 +5,7 @@ chunks and over sentences). Each sentence scores its cosine similarity plus a sh
 its BM25 score (relative to the best for this question); a chunk scores mostly its best
 sentence (SENTENCE_SHARE) and the rest its own dense + keyword score. Questions usually
 match one sentence closely, so the sentence share sharpens the ranking of whole passages.
-Candidates' vectors come from the keyword index's local copy, not from Chroma.
+Candidates' vectors come from the local vector copy (`index.vectors`), not from Chroma.
 
 The weights were fitted on the Normans questions of eval/squad2-small only
 (eval/fit.py); see the README for the measured effect.
@@ -13,23 +13,34 @@ The weights were fitted on the Normans questions of eval/squad2-small only
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from index.chunking import Chunk, Sentence, sentences_of
 from index.embedding import Embedder
-from index.keyword import KeywordIndex
-from index.store import Store
+from index.local import LocalIndex
 
 CANDIDATES = 20  # per retriever, before fusion
-KEYWORD_WEIGHT = 0.2  # BM25, scaled to [0, 1] per question, added to cosine similarity
+PASSAGE_KEYWORD_WEIGHT = 0.2  # BM25, scaled to [0, 1] per question, added to cosine similarity in retrieval
 SENTENCE_SHARE = 0.8  # of a chunk's score that comes from its best sentence
 # Above this many sentences the dense sentence retriever is skipped: Chroma holds its HNSW
 # in memory (~2 KB a sentence; 400k sentences made a one-shot ask 1.5 GB). Sentences are
 # still scored, reached through dense chunks and BM25; on eval/squad2-small skipping it
 # changed no answer, on the Python docs 1 in 35.
 DENSE_SENTENCE_LIMIT = 250_000
+
+
+class VectorStore(Protocol):
+    """What search needs of the vector store (`index.store.Store` is the real one)."""
+
+    def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]: ...
+
+    def nearest_sentences(self, vector: np.ndarray, n: int) -> list[str]: ...
+
+    def chunks(self, ids: Sequence[str]) -> list[Chunk]: ...
 
 
 @dataclass(frozen=True)
@@ -58,23 +69,26 @@ class Weights:
     """The tunable numbers of the ranking, so a fit can try others without editing code."""
 
     candidates: int = CANDIDATES
-    keyword: float = KEYWORD_WEIGHT
+    keyword: float = PASSAGE_KEYWORD_WEIGHT
     sentence_share: float = SENTENCE_SHARE
 
 
 def search(
     question: str,
     k: int,
-    store: Store,
+    store: VectorStore,
     embedder: Embedder,
-    keywords: KeywordIndex,
+    local: LocalIndex,
+    *,
     vector: np.ndarray | None = None,
-    weights: Weights = Weights(),
+    weights: Weights | None = None,
 ) -> list[Hit]:
     """The `k` best chunks for `question`, best first."""
     if vector is None:
         vector = embedder.embed([question])[0]
+    weights = weights or Weights()
     n = weights.candidates
+    keywords, vectors = local.keywords, local.vectors
     dense_chunks = store.nearest_chunks(vector, n)
     dense_sentences = store.nearest_sentences(vector, n) if len(keywords.sentences.ids) <= DENSE_SENTENCE_LIMIT else []
     chunk_bm25 = keywords.chunks.scores(question)
@@ -88,8 +102,8 @@ def search(
     if not candidates:
         return []
     chunks = [(c, sentences_of(c)) for c in store.chunks(list(candidates))]
-    chunk_dense = keywords.chunk_similarity([c.id for c, _ in chunks], vector)
-    sentence_dense = keywords.sentence_similarity([s.id for _, ss in chunks for s in ss], vector)
+    chunk_dense = vectors.chunk_similarity([c.id for c, _ in chunks], vector)
+    sentence_dense = vectors.sentence_similarity([s.id for _, ss in chunks for s in ss], vector)
 
     chunk_scale = 1.0 / max(float(chunk_bm25.max(initial=0.0)), 1e-9)
     sentence_scale = 1.0 / max(float(sentence_bm25.max(initial=0.0)), 1e-9)

@@ -20,10 +20,14 @@ _STRUCTURE = re.compile(r"[ \t]*(?:#{1,6}\s|[-*+]\s|\d{1,3}[.)]\s|\|)")
 # Titles precede a name, so a split after one is always wrong; "No. 5" likewise.
 _TITLES = "mr mrs ms dr prof capt gen col lt sgt cpl maj adm gov sen rep rev hon fr st".split()
 _NUMBERED = "no nos vol fig figs eq ch sec pp art".split()
-_ABBREVIATIONS = _TITLES + _NUMBERED + (
-    "jr sr vs etc e.g i.e cf al inc corp ltd co bros dept est approx "
-    "u.s u.k u.n e.u a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec mt ft"
-).split()
+_ABBREVIATIONS = (
+    _TITLES
+    + _NUMBERED
+    + (
+        "jr sr vs etc e.g i.e cf al inc corp ltd co bros dept est approx "
+        "u.s u.k u.n e.u a.m p.m jan feb mar apr jun jul aug sep sept oct nov dec mt ft"
+    ).split()
+)
 _TITLE_END = re.compile(r"(?:^|\W)(?:" + "|".join(_TITLES) + r")\.$", re.I)
 _NUMBERED_END = re.compile(r"(?:^|\W)(?:" + "|".join(_NUMBERED) + r")\.$", re.I)
 _STARTS_LOWER = re.compile(r"^[\"'“‘(\[]*[a-z]")
@@ -92,7 +96,7 @@ def split(text: str) -> list[Span]:
 
 
 def ends_with_title(text: str) -> bool:
-    """"Dr." or "Capt." at the end: a full stop that doesn't end the sentence."""
+    """ "Dr." or "Capt." at the end: a full stop that doesn't end the sentence."""
     return bool(_TITLE_END.search(text))
 
 

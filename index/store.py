@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -20,10 +22,21 @@ from index.errors import StoreError
 _WRITE_BATCH = 4000  # under Chroma's max batch size (5461 on this build)
 
 
+@dataclass(frozen=True)
+class SourceRows:
+    """Everything one source should hold in the store: its chunks and sentences with their vectors."""
+
+    source: str
+    chunks: Sequence[Chunk]
+    chunk_vectors: np.ndarray
+    sentences: Sequence[Sentence]
+    sentence_vectors: np.ndarray
+
+
 class Store:
     """Chunks and sentences with their vectors (cosine space), kept in step per source."""
 
-    def __init__(self, chunks, sentences, files):
+    def __init__(self, chunks: Any, sentences: Any, files: Any):
         self._chunks = chunks
         self._sentences = sentences
         self._files = files  # the manifest: one record per indexed file, so every process sees it
@@ -51,7 +64,7 @@ class Store:
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=settings)
 
-            def collection(suffix: str):
+            def collection(suffix: str) -> Any:
                 return client.get_or_create_collection(
                     name + suffix,
                     embedding_function=None,  # we always pass vectors; never let Chroma fetch a model
@@ -62,32 +75,42 @@ class Store:
             return cls(collection(""), collection("-sentences"), collection("-files"))
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001 - connection and on-disk errors look alike to a user
+        except Exception as exc:
             raise StoreError(f"cannot open the Chroma index at {url or path}: {exc}") from exc
 
     def count(self) -> int:
         return self._chunks.count()
 
-    def replace_sources(self, items: Sequence[tuple[str, Sequence[Chunk], np.ndarray, Sequence[Sentence], np.ndarray]]) -> None:
+    def replace_sources(self, items: Sequence[SourceRows]) -> None:
         """Make each source's chunks and sentences exactly these (write new ones, then delete
         the rest), for several sources in as few writes as Chroma allows.
 
         Stale entries are found in the store itself, not in a manifest, so a sync that
         was killed half-way converges on the next run.
         """
-        sentences = [s for item in items for s in item[3]]
-        chunks = [c for item in items for c in item[1]]
+        sentences = [s for item in items for s in item.sentences]
+        chunks = [c for item in items for c in item.chunks]
         # A sentence's text is in its chunk, so it isn't stored again: Chroma indexes every
         # document for full-text search (writing pydoc40's batches took 2.1 s with the
         # sentences' text, 0.9 s without).
-        _upsert(self._sentences, [s.id for s in sentences], np.vstack([item[4] for item in items]),
-                None, [{"source": s.source, "start": s.start, "end": s.end} for s in sentences])
-        _upsert(self._chunks, [c.id for c in chunks], np.vstack([item[2] for item in items]),
-                [c.text for c in chunks], [_chunk_metadata(c) for c in chunks])
-        for source, cs, _, ss, _ in items:
-            self.remove_source(source, keep={c.id for c in cs} | {s.id for s in ss})
+        _upsert(
+            self._sentences,
+            [s.id for s in sentences],
+            np.vstack([item.sentence_vectors for item in items]),
+            None,
+            [{"source": s.source, "start": s.start, "end": s.end} for s in sentences],
+        )
+        _upsert(
+            self._chunks,
+            [c.id for c in chunks],
+            np.vstack([item.chunk_vectors for item in items]),
+            [c.text for c in chunks],
+            [_chunk_metadata(c) for c in chunks],
+        )
+        for item in items:
+            self.remove_source(item.source, keep={c.id for c in item.chunks} | {s.id for s in item.sentences})
 
-    def remove_source(self, source: str, keep: set[str] = frozenset()) -> None:
+    def remove_source(self, source: str, keep: frozenset[str] | set[str] = frozenset()) -> None:
         for col in (self._chunks, self._sentences):
             stale = [i for i in _get_all(col, include=[], where={"source": source})["ids"] if i not in keep]
             for i in range(0, len(stale), _WRITE_BATCH):
@@ -111,8 +134,11 @@ class Store:
     def put_files(self, entries: dict[str, dict]) -> None:
         """Record sources as indexed; written after their chunks, so a crash leaves them stale, not wrong."""
         if entries:
-            self._files.upsert(ids=list(entries), embeddings=[[0.0]] * len(entries),
-                               metadatas=[{"source": s, **e} for s, e in entries.items()])
+            self._files.upsert(
+                ids=list(entries),
+                embeddings=[[0.0]] * len(entries),
+                metadatas=[{"source": s, **e} for s, e in entries.items()],
+            )
 
     def drop_file(self, source: str) -> None:
         self._files.delete(ids=[source])
@@ -120,6 +146,10 @@ class Store:
     def chunk_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
         return set(_get_all(self._chunks, include=[], where=where)["ids"])
+
+    def sentence_ids(self, source: str | None = None) -> set[str]:
+        where = {"source": source} if source else None
+        return set(_get_all(self._sentences, include=[], where=where)["ids"])
 
     def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
         """Ids of the `n` chunks nearest to `vector`, best first."""
@@ -134,27 +164,27 @@ class Store:
         out: dict[str, np.ndarray] = {}
         for col in (self._chunks, self._sentences):
             res = _get_all(col, include=["embeddings"])
-            out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32)))
+            out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
         return out
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
         res = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])]
+        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, for rebuilding derived indexes."""
         res = _get_all(self._chunks, include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])]
+        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
 
 
 _READ_PAGE = 5000  # rows per get: one unbounded get of ~100k rows fails in SQLite ("too many SQL variables")
 
 
-def _get_all(col, include: list[str], where: dict | None = None) -> dict:
+def _get_all(col: Any, include: list[str], where: dict[str, Any] | None = None) -> dict[str, list[Any]]:
     """Every matching row, read a page at a time; the result has the keys of one `get`."""
-    out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+    out: dict[str, list[Any]] = {"ids": [], **{k: [] for k in include}}
     offset = 0
     while True:
         res = col.get(where=where, include=include, limit=_READ_PAGE, offset=offset)
@@ -166,17 +196,23 @@ def _get_all(col, include: list[str], where: dict | None = None) -> dict:
         offset += _READ_PAGE
 
 
-def _upsert(col, ids, vectors, documents, metadatas) -> None:
+def _upsert(
+    col: Any, ids: list[str], vectors: np.ndarray, documents: list[str] | None, metadatas: list[dict[str, Any]]
+) -> None:
     for i in range(0, len(ids), _WRITE_BATCH):
         end = i + _WRITE_BATCH
-        col.upsert(ids=ids[i:end], embeddings=vectors[i:end], metadatas=metadatas[i:end],
-                   documents=documents[i:end] if documents is not None else None)
+        col.upsert(
+            ids=ids[i:end],
+            embeddings=vectors[i:end],
+            metadatas=metadatas[i:end],
+            documents=documents[i:end] if documents is not None else None,
+        )
 
 
-def _nearest(col, vector, n) -> list[str]:
+def _nearest(col: Any, vector: np.ndarray, n: int) -> list[str]:
     if n <= 0:
         return []
-    return col.query(query_embeddings=[vector], n_results=n, include=[])["ids"][0]
+    return list(col.query(query_embeddings=[vector], n_results=n, include=[])["ids"][0])
 
 
 def _chunk_metadata(c: Chunk) -> dict:

@@ -16,15 +16,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index import documents
-from index.chunking import Chunk, Sentence, chunk, sentences_of, unique_sentences
+from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, Sentence, chunk, sentences_of, unique_sentences
 from index.embedding import Embedder
 from index.errors import DocumentError
-from index.store import Store
+from index.store import SourceRows, Store
 from index.texts import TextCache
+
+OnFile = Callable[[str, int, int], None]  # (source, files done, files to do)
+OnBatch = Callable[[int, int], None]  # (texts embedded, texts to embed)
+
 
 @dataclass
 class SyncReport:
@@ -49,10 +54,11 @@ def sync(
     root: Path,
     store: Store,
     embedder: Embedder,
-    chunk_tokens: int = 200,
-    on_file: Callable[[str, int, int], None] | None = None,
+    *,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    on_file: OnFile | None = None,
     max_bytes: int = documents.DEFAULT_MAX_BYTES,
-    on_batch: Callable[[int, int], None] | None = None,
+    on_batch: OnBatch | None = None,
     texts: TextCache | None = None,
 ) -> SyncReport:
     """Bring `store` in line with the files under `root`; bad files are reported and skipped.
@@ -103,9 +109,14 @@ def sync(
             report.unchanged += 1
             continue
         chunks = chunk(doc, max_tokens=chunk_tokens, count=embedder.count_tokens)
-        pending.append(_Pending(source, chunks, unique_sentences(chunks),
-                                {"sha256": doc.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                                 "chunks": len(chunks)}))
+        pending.append(
+            _Pending(
+                source,
+                chunks,
+                unique_sentences(chunks),
+                {"sha256": doc.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "chunks": len(chunks)},
+            )
+        )
         (report.updated if entry else report.added).append(source)
         report.chunks_written += len(chunks)
         if sum(len(p.sentences) for p in pending) >= BATCH_SENTENCES:
@@ -148,10 +159,10 @@ class _Pending:
     source: str
     chunks: list[Chunk]
     sentences: list[Sentence]
-    entry: dict
+    entry: dict[str, Any]
 
 
-def _write(pending: list[_Pending], store: Store, embedder: Embedder, on_batch) -> None:
+def _write(pending: list[_Pending], store: Store, embedder: Embedder, on_batch: OnBatch | None) -> None:
     """Embed the files' sentences in one go, write their chunks, then (only then) their manifest records."""
     if not pending:
         return
@@ -160,12 +171,12 @@ def _write(pending: list[_Pending], store: Store, embedder: Embedder, on_batch) 
     for p in pending:
         sv = vectors[at : at + len(p.sentences)]
         at += len(p.sentences)
-        items.append((p.source, p.chunks, chunk_vectors(p.chunks, p.sentences, sv), p.sentences, sv))
+        items.append(SourceRows(p.source, p.chunks, chunk_vectors(p.chunks, p.sentences, sv), p.sentences, sv))
     store.replace_sources(items)
     store.put_files({p.source: p.entry for p in pending})
 
 
-def _embed(texts: list[str], embedder: Embedder, on_batch: Callable[[int, int], None] | None):
+def _embed(texts: list[str], embedder: Embedder, on_batch: OnBatch | None) -> np.ndarray:
     """Each distinct text once (docs repeat boilerplate sentences), in slices for progress."""
     distinct = list(dict.fromkeys(texts))
     if on_batch is None or len(distinct) <= EMBED_SLICE:

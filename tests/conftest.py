@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-BUNDLED = REPO / "corpus"
-ARTICLE = "lapd-wont-help-deportations.txt"
+from data import BUNDLED
 
 
 @pytest.fixture(scope="session", autouse=True)

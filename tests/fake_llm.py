@@ -38,11 +38,25 @@ class FakeLLM:
                 elif body.get("stream"):
                     self._stream(str(value), body.get("model", "m"))
                 else:
-                    self._send(200, json.dumps({
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body.get("model", "m"),
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": value},
-                                     "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}))
+                    self._send(
+                        200,
+                        json.dumps(
+                            {
+                                "id": "chatcmpl-1",
+                                "object": "chat.completion",
+                                "created": 0,
+                                "model": body.get("model", "m"),
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "message": {"role": "assistant", "content": value},
+                                        "finish_reason": "stop",
+                                    }
+                                ],
+                                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                            }
+                        ),
+                    )
 
             def _send(self, status, text):
                 data = text.encode()
@@ -59,12 +73,19 @@ class FakeLLM:
                 self.end_headers()
                 words = text.split(" ")
                 pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
-                for i, piece in enumerate(pieces + [None]):
+                for i, piece in enumerate([*pieces, None]):
                     delta = {"content": piece} if piece is not None else {}
                     if i == 0:
                         delta["role"] = "assistant"
-                    chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                             "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}]}
+                    chunk = {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": [
+                            {"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}
+                        ],
+                    }
                     self._chunk(f"data: {json.dumps(chunk)}\n\n")
                 self._chunk("data: [DONE]\n\n")
                 self._chunk("")

@@ -72,14 +72,25 @@ class FakeSlack:
 
     def reply(self, method: str, params: dict) -> dict:
         if method == "auth.test":
-            return {"ok": True, "user_id": BOT_USER, "bot_id": BOT_ID, "team_id": "T1", "user": "assistant",
-                    "team": "Test", "url": "https://test.slack.com/"}
+            return {
+                "ok": True,
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                "team_id": "T1",
+                "user": "assistant",
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            }
         if method in ("chat.postMessage", "chat.update"):
             with self._lock:
                 self._ts += 1
                 ts = f"{self._ts:.6f}"
-            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
-                    "message": {"text": params.get("text"), "ts": ts}}
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": params.get("ts") or ts,
+                "message": {"text": params.get("text"), "ts": ts},
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
         return {"ok": True}
@@ -94,8 +105,11 @@ class FakeSlack:
 
     def posts(self, channel: str | None = None, method: str = "chat.postMessage") -> list[dict]:
         with self._lock:
-            return [p for m, p in self.calls if m == method and p["_status"] == 200
-                    and (channel is None or p.get("channel") == channel)]
+            return [
+                p
+                for m, p in self.calls
+                if m == method and p["_status"] == 200 and (channel is None or p.get("channel") == channel)
+            ]
 
     def wait_for(self, predicate, timeout: float = 20.0):
         """Poll until `predicate()` is truthy; return its value (or the last falsy one)."""

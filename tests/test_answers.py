@@ -6,12 +6,10 @@ import pytest
 
 from assistant.testing import assert_abstains, assert_cites
 
-from conftest import ARTICLE
+from data import ARTICLE, BECK, BUNDLED, HOMELAND, OFF_TOPIC
 
 pytestmark = pytest.mark.slow
 
-BECK = "What did Chief Beck say about working with Homeland Security?"
-HOMELAND = "We are not going to work in conjunction with Homeland Security on deportation efforts."
 ANSWERABLE = [
     (BECK, HOMELAND),
     ("Did the election change anything for the LAPD?", "changed"),
@@ -19,7 +17,6 @@ ANSWERABLE = [
     ("When was the special order mandated?", "In 1979"),
     ("What did Mayor Eric Garcetti say?", "we will speak up, speak out, act up\u00a0and act out"),
 ]
-OFF_TOPIC = ["Who won the 2020 World Series?", "What is the capital of France?", "How do I bake sourdough bread?"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +25,6 @@ def engine(tmp_path_factory, embedder):
 
     from assistant.config import Settings
     from assistant.engine import Engine
-    from conftest import BUNDLED
 
     root = tmp_path_factory.mktemp("c") / "corpus"
     shutil.copytree(BUNDLED, root)

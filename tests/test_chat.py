@@ -5,21 +5,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE
+from data import ARTICLE, BECK, ELECTION, HOMELAND, SCRIPT
 from fake_llm import FakeLLM
-from test_answers import BECK, HOMELAND
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(sys.executable).parent / "assistant"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\r")
-ELECTION = "We have not changed because of the election on Tuesday."
 PROMPT = "❯\x08"  # a fresh prompt: prompt_toolkit draws the space after it with a cursor move
 
 
@@ -39,15 +34,28 @@ def plain(text: str) -> str:
     return " ".join(ANSI.sub("", text).split())
 
 
+def spawn_chat(pexpect, tmp_path, corpus, env, timeout):
+    """`assistant chat` in a 250-column pseudo-terminal."""
+    return pexpect.spawn(
+        str(SCRIPT),
+        ["chat", "--corpus", str(corpus)],
+        env=env,
+        encoding="utf-8",
+        dimensions=(50, 250),
+        timeout=timeout,
+        cwd=str(tmp_path),
+    )
+
+
 def test_ctrl_c_cancels_a_slow_answer_and_keeps_the_session(tmp_path, corpus):
     """Ctrl-C while the answer waits on a stalled LLM server: "cancelled", and the next question is answered."""
     pexpect = pytest.importorskip("pexpect")
     with FakeLLM(default=f"{HOMELAND} [1]") as llm:
         llm.replies.append(("hang", 30))
-        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url}
+        # The cancelled draft gives up at the LLM timeout, so the next question needn't wait out the stall.
+        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "5"}
         subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
-        child = pexpect.spawn(str(SCRIPT), ["chat", "--corpus", str(corpus)], env=env, encoding="utf-8",
-                              dimensions=(50, 250), timeout=60, cwd=str(tmp_path))
+        child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=60)
         try:
             child.expect_exact(PROMPT)
             child.sendline("What did Mayor Garcetti say?")
@@ -71,8 +79,7 @@ def test_chat_in_a_pseudo_terminal(tmp_path, corpus):
     pexpect = pytest.importorskip("pexpect")
     env = env_for(tmp_path)
     subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
-    child = pexpect.spawn(str(SCRIPT), ["chat", "--corpus", str(corpus)], env=env, encoding="utf-8",
-                          dimensions=(50, 250), timeout=120, cwd=str(tmp_path))
+    child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=120)
     try:
         child.expect(r"1 documents, \d+ chunks")
         child.expect_exact(PROMPT)
@@ -121,9 +128,18 @@ def test_chat_in_a_pseudo_terminal(tmp_path, corpus):
 
 
 def test_chat_reads_questions_from_a_pipe_as_plain_text(tmp_path, corpus):
-    questions = f"{BECK}\nDid the election change anything for his department?\n/sources\nWho won the 2020 World Series?\n"
-    proc = subprocess.run([str(SCRIPT), "chat", "--corpus", str(corpus)], input=questions, capture_output=True,
-                          text=True, env=env_for(tmp_path), cwd=tmp_path, timeout=300)
+    questions = (
+        f"{BECK}\nDid the election change anything for his department?\n/sources\nWho won the 2020 World Series?\n"
+    )
+    proc = subprocess.run(
+        [str(SCRIPT), "chat", "--corpus", str(corpus)],
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "\x1b" not in out  # no escape codes in a pipe

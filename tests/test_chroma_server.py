@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE, BUNDLED
-from test_answers import BECK, HOMELAND
+from data import ARTICLE, BECK, BUNDLED, HOMELAND
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +27,19 @@ def free_port() -> int:
 
 def run(args, data: Path, url: str, cwd: Path):
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_CHROMA_URL": url, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run([str(BIN / "assistant"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(BIN / "assistant"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_two_processes_share_one_index_and_a_stopped_server_is_one_error_line(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(BIN / "chroma"), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

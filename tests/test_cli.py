@@ -6,20 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE
-from test_answers import BECK, HOMELAND
+from data import ARTICLE, BECK, HOMELAND, SCRIPT
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(sys.executable).parent / "assistant"
-
 
 def run(args, tmp_path, stdin=None, **env):
-    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "assistant.cli"]
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bots.cli"]
     full_env = {
         **os.environ,
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
@@ -30,7 +26,9 @@ def run(args, tmp_path, stdin=None, **env):
         "NO_PROXY": "",
         **env,
     }
-    return subprocess.run(command + args, input=stdin, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=300)
+    return subprocess.run(
+        command + args, input=stdin, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=300
+    )
 
 
 def test_batch_json_answers_cite_exact_spans_and_refuse_off_topic(tmp_path, corpus):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Conversation, entities, is_follow_up
+from assistant.conversation import Conversation, Turn, entities, is_follow_up
 from assistant.types import Answer, Citation
 
-BECK = "What did Chief Beck say about working with Homeland Security?"
+from data import BECK
 
 
 def talk(*questions: str, cites=()) -> Conversation:
     conv = Conversation()
     for q in questions:
-        conv.add(conv.resolve(q), Answer(q, "…", tuple(cites)))
+        conv.add(Turn(conv.resolve(q), Answer(q, "…", tuple(cites))))
     return conv
 
 
@@ -73,8 +73,14 @@ def test_reset_forgets_the_conversation():
 
 @pytest.mark.parametrize(
     "question, expected",
-    [("What else?", True), ("And the sheriff?", True), ("Why?", True), ("More", True),
-     ("Did he agree?", True), ("What year did the Normans conquer England?", False)],
+    [
+        ("What else?", True),
+        ("And the sheriff?", True),
+        ("Why?", True),
+        ("More", True),
+        ("Did he agree?", True),
+        ("What year did the Normans conquer England?", False),
+    ],
 )
 def test_is_follow_up(question, expected):
     assert is_follow_up(question) is expected

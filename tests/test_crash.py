@@ -7,14 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from data import SCRIPT
+
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(sys.executable).parent / "assistant"
 FILES = 40  # about 3,300 sentences: several write batches (index.sync.BATCH_SENTENCES), ~10 s to embed
 
 
@@ -22,14 +22,17 @@ def make_folder(root: Path) -> Path:
     docs = root / "docs"
     docs.mkdir()
     for i in range(FILES):
-        body = " ".join(f"Room {i} note {k}: the team on floor {(i * 7 + k) % 40} meets near lab {k}." for k in range(80))
-        (docs / f"room{i:03d}.md").write_text(f"The door code for room {i} is {1000 + 7 * i}.\n\n{body}\n", encoding="utf-8")
+        body = " ".join(
+            f"Room {i} note {k}: the team on floor {(i * 7 + k) % 40} meets near lab {k}." for k in range(80)
+        )
+        (docs / f"room{i:03d}.md").write_text(
+            f"The door code for room {i} is {1000 + 7 * i}.\n\n{body}\n", encoding="utf-8"
+        )
     return docs
 
 
 def env_for(data: Path) -> dict:
-    return {**os.environ, "ASSISTANT_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "TERM": "xterm",
-            "COLUMNS": "200"}
+    return {**os.environ, "ASSISTANT_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "TERM": "xterm", "COLUMNS": "200"}
 
 
 def ids(docs: Path, data: Path) -> tuple[set, set, set, dict]:
@@ -37,22 +40,37 @@ def ids(docs: Path, data: Path) -> tuple[set, set, set, dict]:
     from index.embedding import SentenceTransformerEmbedder
 
     index = CorpusIndex(docs, data, SentenceTransformerEmbedder())  # reading ids never loads the model
-    sentences = set(index.store._sentences.get(include=[])["ids"])
-    return index.store.chunk_ids(), sentences, set(index.keywords.chunks.ids), index.store.files()
+    return (
+        index.store.chunk_ids(),
+        index.store.sentence_ids(),
+        set(index.local.keywords.chunks.ids),
+        index.store.files(),
+    )
 
 
 def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     docs = make_folder(tmp_path)
     data = tmp_path / "data"
-    ingest = pexpect.spawn(str(SCRIPT), ["ingest", "--corpus", str(docs)], env=env_for(data), encoding="utf-8",
-                           timeout=180, dimensions=(24, 200))
+    ingest = pexpect.spawn(
+        str(SCRIPT),
+        ["ingest", "--corpus", str(docs)],
+        env=env_for(data),
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(24, 200),
+    )
     # The progress bar names a file past the first write batch (~13 files): that batch is in, most are not.
     ingest.expect(r"room0(1[3-9]|2\d|3[0-8])")
 
     # A question while the ingest runs is answered at once from the index as it is.
-    ask = subprocess.run([str(SCRIPT), "ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)],
-                         env=env_for(data), capture_output=True, text=True, timeout=180)
+    ask = subprocess.run(
+        [str(SCRIPT), "ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)],
+        env=env_for(data),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert ask.returncode == 0, ask.stderr
     assert "another process is updating the index" in ask.stderr
     assert ingest.isalive(), "the ingest finished before it could be killed; make the folder bigger"
@@ -66,25 +84,45 @@ def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
         assert (docs / c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
 
     # After the kill: still answers with valid spans.
-    after = subprocess.run([str(SCRIPT), "ask", "--json", "What is the door code for room 2?", "--corpus", str(docs)],
-                           env=env_for(data), capture_output=True, text=True, timeout=300)
+    after = subprocess.run(
+        [str(SCRIPT), "ask", "--json", "What is the door code for room 2?", "--corpus", str(docs)],
+        env=env_for(data),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert after.returncode == 0, after.stderr
     for c in json.loads(after.stdout.splitlines()[-1])["citations"]:
         assert (docs / c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
 
     # The next ingest converges: the same chunks, sentences and BM25 entries as a clean ingest, no more.
-    again = subprocess.run([str(SCRIPT), "ingest", "--json", "--corpus", str(docs)], env=env_for(data),
-                           capture_output=True, text=True, timeout=300)
+    again = subprocess.run(
+        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
+        env=env_for(data),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stderr
     clean_data = tmp_path / "clean"
-    clean = subprocess.run([str(SCRIPT), "ingest", "--json", "--corpus", str(docs)], env=env_for(clean_data),
-                           capture_output=True, text=True, timeout=300)
+    clean = subprocess.run(
+        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
+        env=env_for(clean_data),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert json.loads(again.stdout)["chunks"] == json.loads(clean.stdout)["chunks"]
     got, want = ids(docs, data), ids(docs, clean_data)
     assert got[0] == want[0] and got[1] == want[1] and got[2] == want[2] == got[0]
     assert {s: e["sha256"] for s, e in got[3].items()} == {s: e["sha256"] for s, e in want[3].items()}
     assert len(got[3]) == FILES
-    settled = subprocess.run([str(SCRIPT), "ingest", "--json", "--corpus", str(docs)], env=env_for(data),
-                             capture_output=True, text=True, timeout=300)
+    settled = subprocess.run(
+        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
+        env=env_for(data),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     summary = json.loads(settled.stdout)
     assert summary["added"] == summary["updated"] == summary["removed"] == [] and summary["unchanged"] == FILES

@@ -73,15 +73,26 @@ def test_precision_counts_citations_inside_the_gold_paragraph():
 
 
 def test_judge_and_summarize_on_a_right_answer_a_wrong_one_and_an_abstention():
-    good = Answer(Q.question, "The Normans came from Normandy. [1]", (cite("The Normans came from Normandy."),),
-                  trace={"hits": [hit("Rollo led the Norse."), hit("The Normans came from Normandy.")]})
-    wrong = Answer(Q.question, "Rollo led the Norse. [1] Bad. [2]",
-                   (cite("Rollo led the Norse."), cite("Rollo led", n=2, quote="Rollo lead")),
-                   trace={"hits": [hit("Rollo led the Norse.")]})
+    good = Answer(
+        Q.question,
+        "The Normans came from Normandy. [1]",
+        (cite("The Normans came from Normandy."),),
+        trace={"hits": [hit("Rollo led the Norse."), hit("The Normans came from Normandy.")]},
+    )
+    wrong = Answer(
+        Q.question,
+        "Rollo led the Norse. [1] Bad. [2]",
+        (cite("Rollo led the Norse."), cite("Rollo led", n=2, quote="Rollo lead")),
+        trace={"hits": [hit("Rollo led the Norse.")]},
+    )
     refused = Answer(Q_UNANSWERABLE.question, "not covered", abstained=True, trace={"hits": []})
     falsely_refused = Answer(Q.question, "not covered", abstained=True, trace={"hits": []})
-    verdicts = [judge(Q, good, DOCS.get), judge(Q, wrong, DOCS.get), judge(Q_UNANSWERABLE, refused, DOCS.get),
-                judge(Q, falsely_refused, DOCS.get)]
+    verdicts = [
+        judge(Q, good, DOCS.get),
+        judge(Q, wrong, DOCS.get),
+        judge(Q_UNANSWERABLE, refused, DOCS.get),
+        judge(Q, falsely_refused, DOCS.get),
+    ]
     m = summarize(verdicts)
     assert (m["answerable"], m["unanswerable"]) == (3, 1)
     assert m["hit@1"] == 0 and math.isclose(m["hit@5"], 1 / 3) and math.isclose(m["mrr"], 0.5 / 3)

@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from data import SCRIPT
 from make_files import HTML_PAGE, encrypted_pdf_bytes, pdf_bytes, write_docx
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = Path(sys.executable).parent / "assistant"
 PDF_PAGES = ["The library opens at nine on weekdays.", "Overdue books cost ten cents per day."]
 
 
@@ -45,10 +44,15 @@ def folder(tmp_path_factory) -> Path:
 
 
 def run(args, tmp_path, stdin=None):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1",
-           "ASSISTANT_MAX_FILE_MB": "0.05"}
-    return subprocess.run([str(SCRIPT), *args], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          input=stdin, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "ASSISTANT_MAX_FILE_MB": "0.05",
+    }
+    return subprocess.run(
+        [str(SCRIPT), *args], env=env, cwd=tmp_path, capture_output=True, text=True, input=stdin, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +66,14 @@ def test_ingest_reports_each_bad_file_on_one_line_and_exits_zero(ingested):
     _, proc = ingested
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert sorted(summary["added"]) == ["guide.md", "latin1.txt", "library.pdf", "notes.txt", "parking.html", "travel.docx"]
+    assert sorted(summary["added"]) == [
+        "guide.md",
+        "latin1.txt",
+        "library.pdf",
+        "notes.txt",
+        "parking.html",
+        "travel.docx",
+    ]
     reasons = {s["source"]: s["reason"] for s in summary["skipped"]}
     assert reasons["binary.txt"] == "binary file, not text"
     assert reasons["empty.md"] == "empty"

@@ -1,4 +1,6 @@
-"""Generative answers through the real llama-index client against a loopback fake server."""
+"""The real OpenAI-compatible client (llama-index's OpenAILike) against a loopback server that
+speaks the protocol: a good answer, streaming, each way the server can fail, and the command
+line and chat in LLM mode. Verification logic is tested in-process in test_engine_llm.py."""
 
 from __future__ import annotations
 
@@ -6,21 +8,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import ARTICLE, BUNDLED
+from data import ACCEPTANCE, ARTICLE, BECK, BUNDLED, GOOD, HOMELAND, SCRIPT
 from fake_llm import FakeLLM
-from test_answers import BECK, HOMELAND
 
 pytestmark = pytest.mark.slow
-
-GOOD = "Chief Beck said the LAPD will not work with Homeland Security on deportation efforts [1]."
-ACCEPTANCE = GOOD + " The LAPD has 50,000 officers [1]. [7]"
-SCRIPT = Path(sys.executable).parent / "assistant"
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +26,15 @@ def llm():
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, embedder, llm):
-    from assistant.config import Settings
+    from assistant.config import LlmSettings, Settings
     from assistant.engine import Engine
 
     root = tmp_path_factory.mktemp("llm")
     shutil.copytree(BUNDLED, root / "corpus")
-    e = Engine(Settings(corpus=root / "corpus", data_dir=root / "data", llm_base_url=llm.base_url, llm_timeout=2),
-               embedder=embedder)
+    e = Engine(
+        Settings(corpus=root / "corpus", data_dir=root / "data", llm=LlmSettings(base_url=llm.base_url, timeout=2)),
+        embedder=embedder,
+    )
     e.sync()
     return e
 
@@ -60,36 +57,6 @@ def test_a_good_cited_answer_is_kept_with_the_supporting_sentence(engine, llm):
     assert_exact(engine, answer)
     sent = llm.requests[-1]["messages"]
     assert "[1]" in sent[0]["content"] and HOMELAND in sent[1]["content"]  # numbered sources went out
-
-
-def test_an_out_of_range_number_never_becomes_a_citation(engine, llm):
-    answer = ask(engine, llm, ("text", GOOD.replace("[1]", "[1][7]")))
-    assert [c.n for c in answer.citations] == [1] and "[7]" not in answer.text
-    assert answer.trace["out_of_range"] == [7]
-
-
-def test_a_fabricated_sentence_citing_a_real_source_is_dropped(engine, llm):
-    fabricated = "Chief Beck announced a new partnership with the FBI to deport gang members [1]."
-    answer = ask(engine, llm, ("text", f"{GOOD} {fabricated}"))
-    assert answer.mode == "llm" and answer.dropped == (fabricated.replace(" [1]", ""),)
-    assert "FBI" not in answer.text and [c.quote for c in answer.citations] == [HOMELAND]
-
-
-def test_an_uncited_sentence_is_dropped(engine, llm):
-    answer = ask(engine, llm, ("text", f"{GOOD} He is very popular with officers."))
-    assert answer.dropped == ("He is very popular with officers.",) and "popular" not in answer.text
-
-
-def test_the_refusal_phrase_is_an_abstention(engine, llm):
-    answer = ask(engine, llm, ("text", "The sources do not answer this question."), question="Who won the 2020 World Series?")
-    assert answer.abstained and answer.mode == "llm" and answer.citations == ()
-
-
-def test_nothing_supported_falls_back_to_quotes_and_says_so(engine, llm):
-    answer = ask(engine, llm, ("text", "The LAPD has 50,000 officers [1]. It was founded in 1869 [2]."))
-    assert answer.mode == "extractive" and len(answer.dropped) == 2
-    assert "no sentence of the LLM's answer was supported" in answer.trace["notice"]
-    assert any(HOMELAND in c.quote for c in answer.citations)
 
 
 @pytest.mark.parametrize(
@@ -117,11 +84,17 @@ def test_tokens_stream_then_the_verified_answer_comes(engine, llm):
 
 
 def test_the_command_line_acceptance(tmp_path, llm):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1",
-           "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_CORPUS": str(BUNDLED)}
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "ASSISTANT_LLM_BASE_URL": llm.base_url,
+        "ASSISTANT_CORPUS": str(BUNDLED),
+    }
     llm.replies[:] = [("text", ACCEPTANCE)]
-    proc = subprocess.run([str(SCRIPT), "ask", "--json", BECK], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(SCRIPT), "ask", "--json", BECK], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["mode"] == "llm"
@@ -132,8 +105,9 @@ def test_the_command_line_acceptance(tmp_path, llm):
     with FakeLLM() as stopped:
         url = stopped.base_url  # a port that was just serving and now refuses connections
     env["ASSISTANT_LLM_BASE_URL"] = url
-    proc = subprocess.run([str(SCRIPT), "ask", "--json", BECK], env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(SCRIPT), "ask", "--json", BECK], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["mode"] == "extractive" and data["llm_error"] == "cannot reach the LLM server"
@@ -142,15 +116,23 @@ def test_the_command_line_acceptance(tmp_path, llm):
 
 
 def test_chat_streams_the_draft_then_shows_the_verified_answer(tmp_path, llm):
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1",
-           "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_CORPUS": str(BUNDLED)}
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "HF_HUB_OFFLINE": "1",
+        "ASSISTANT_LLM_BASE_URL": llm.base_url,
+        "ASSISTANT_CORPUS": str(BUNDLED),
+    }
     llm.replies[:] = [("text", ACCEPTANCE)]
-    proc = subprocess.run([str(SCRIPT), "chat"], input=BECK + "\n", env=env, cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(SCRIPT), "chat"], input=BECK + "\n", env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     draft, _, verified = proc.stdout.partition("\n--\n")
     assert ACCEPTANCE in draft
-    assert verified.startswith("Chief Beck said the LAPD will not work with Homeland Security on deportation efforts. [1]")
+    assert verified.startswith(
+        "Chief Beck said the LAPD will not work with Homeland Security on deportation efforts. [1]"
+    )
     assert "Left out, not supported by the sources:\n  - The LAPD has 50,000 officers." in verified
     assert HOMELAND in verified and "[7]" not in verified
 
@@ -160,8 +142,10 @@ def test_eval_runs_in_llm_mode(engine, llm):
 
     text = (engine.index.root / ARTICLE).read_text(encoding="utf-8")
     gold = ("Homeland Security", text.index("Homeland Security"))
-    questions = [evaluate.GoldQuestion("b1", BECK, ARTICLE, True, (gold,)),
-                 evaluate.GoldQuestion("w1", "Who won the 2020 World Series?", ARTICLE, False)]
+    questions = [
+        evaluate.GoldQuestion("b1", BECK, ARTICLE, True, (gold,)),
+        evaluate.GoldQuestion("w1", "Who won the 2020 World Series?", ARTICLE, False),
+    ]
     llm.replies[:] = [("text", ACCEPTANCE), ("text", "The sources do not answer this question.")]
     groups, records = evaluate.run(engine, questions)
     assert [r["mode"] for r in records] == ["llm", "llm"]

@@ -14,7 +14,8 @@ import pytest
 
 from index import onnx_embedding
 from index.onnx_embedding import OnnxEmbedder
-from conftest import ARTICLE, BUNDLED, REPO
+
+from data import ARTICLE, BUNDLED, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -78,16 +79,22 @@ def test_an_unwritable_cache_falls_back_to_torch(tmp_path, torch_embedder):
 def test_one_shot_ask_answers_without_torch_or_llama_index(tmp_path, model_dir, embedder):
     """The cold path imports neither torch, transformers, sentence-transformers nor llama-index,
     and still answers with the exact quote."""
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_CORPUS": str(BUNDLED),
-           "ASSISTANT_MODEL_DIR": str(model_dir), "HF_HUB_OFFLINE": "1"}
-    ingest = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest"], env=env, capture_output=True,
-                            text=True, timeout=300)
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_CORPUS": str(BUNDLED),
+        "ASSISTANT_MODEL_DIR": str(model_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    ingest = subprocess.run(
+        [sys.executable, "-m", "bots.cli", "ingest"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert ingest.returncode == 0, ingest.stderr
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['assistant', 'ask', '--json', 'What did Chief Beck say about working with Homeland Security?']\n"
         "try:\n"
-        "    runpy.run_module('assistant.cli', run_name='__main__')\n"
+        "    runpy.run_module('bots.cli', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'llama_index', 'nltk')"

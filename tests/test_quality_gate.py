@@ -11,7 +11,8 @@ import pytest
 
 from assistant import evaluate
 from assistant.testing import assert_abstains, assert_cites
-from conftest import REPO
+
+from data import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -79,8 +80,11 @@ def test_questions_no_document_mentions_are_refused(engine, question):
     "question, source, contains",
     [
         ("Who was the Norse leader?", "Normans.txt", "Rollo"),
-        ("What is the term for a task that generally lends itself to being solved by a computer?",
-         HELD_OUT, "computational problems"),
+        (
+            "What is the term for a task that generally lends itself to being solved by a computer?",
+            HELD_OUT,
+            "computational problems",
+        ),
     ],
 )
 def test_assert_cites_on_real_answers(engine, question, source, contains):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from index import sentences
 from index.chunking import approx_tokens, chunk, chunk_id
 from index.documents import Document, sha256_bytes
 
-from conftest import ARTICLE, BUNDLED
+from data import ARTICLE, BUNDLED
 
 
 def doc(text: str, source: str = "t.txt") -> Document:
@@ -27,7 +29,10 @@ def test_spans_are_trimmed_slices_of_the_text():
 def test_curly_quotes_and_nbsp_survive_offsets():
     text = "“I don’t intend on doing anything,” said Chief\u00a0Beck. “We are not going.”"
     spans = sentences.split(text)
-    assert [text[s:e] for s, e in spans] == ["“I don’t intend on doing anything,” said Chief\u00a0Beck.", "“We are not going.”"]
+    assert [text[s:e] for s, e in spans] == [
+        "“I don’t intend on doing anything,” said Chief\u00a0Beck.",
+        "“We are not going.”",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +50,13 @@ def test_abbreviations_do_not_end_sentences(text, expected):
 
 def test_blank_lines_and_markdown_structure_end_sentences():
     text = "# Leave policy\nStaff get 30 days\n- item one\n- item two\n\nNew paragraph without stop\nsame para."
-    assert texts(text) == ["# Leave policy", "Staff get 30 days", "- item one", "- item two", "New paragraph without stop\nsame para."]
+    assert texts(text) == [
+        "# Leave policy",
+        "Staff get 30 days",
+        "- item one",
+        "- item two",
+        "New paragraph without stop\nsame para.",
+    ]
 
 
 def test_bundled_article_chunks_slice_exactly_and_cover_every_sentence():
@@ -71,7 +82,7 @@ def test_chunks_respect_the_window_and_overlap_by_one_sentence():
     chunks = chunk(doc(text), max_tokens=30)
     for c in chunks:
         assert sum(approx_tokens([text[s:e] for s, e in c.sentences])) <= 30
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in itertools.pairwise(chunks):
         assert a.sentences[-1] == b.sentences[0]
     assert chunks[-1].end == len(text) - 0 and chunks[0].start == 0
 

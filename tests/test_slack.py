@@ -1,4 +1,10 @@
-"""The Slack bot over real HTTP: signed events in, real slack-sdk calls out to a loopback fake API."""
+"""The Slack bot: signed events in, real slack-sdk calls out to a loopback fake Web API.
+
+Most tests hand signed requests to the Bolt app in-process (`app.dispatch(BoltRequest(...))`,
+the same path the HTTP adapter takes after reading the request); the real HTTP server in a
+subprocess is kept for what only it shows: the URL challenge, signature refusals over HTTP,
+a mention and its retry end to end, and the start-up errors.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,16 +23,14 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ARTICLE, BUNDLED
+from data import ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
 from fake_slack import BOT_ID, BOT_USER, FakeSlack, message_text
-from test_answers import BECK, HOMELAND
 
 pytestmark = pytest.mark.slow
 
 SECRET = "test-signing-secret"
-SCRIPT = Path(sys.executable).parent / "assistant"
 NOTICE = "<!channel> The cafeteria closes at 3 pm on Fridays, <@U0ADMIN> says."
-QUIET = 2.0  # seconds to wait before concluding that nothing more will be posted
+QUIET = 1.0  # seconds to wait before concluding that nothing more will be posted (an answer takes ~50 ms)
 
 
 def free_port() -> int:
@@ -42,23 +45,85 @@ def slack(tmp_path_factory):
         yield fake
 
 
-@pytest.fixture(scope="module")
-def bot(tmp_path_factory, slack):
-    yield from start_bot(tmp_path_factory.mktemp("slack"), slack)
-
-
-def start_bot(root, slack, **extra_env):
-    """Run `assistant slack --http` on a free port against the fake API; yields its URL and data dir."""
+def make_corpus(root: Path) -> Path:
     corpus = root / "corpus"
     shutil.copytree(BUNDLED, corpus)
     (corpus / "notices.md").write_text(f"# Notices\n\n{NOTICE}\n", encoding="utf-8")
+    return corpus
+
+
+class InProcessBot:
+    """The Bolt app of `assistant slack`, built in this process; requests are dispatched to it directly."""
+
+    def __init__(self, root: Path, slack: FakeSlack, embedder, **settings):
+        from assistant.config import Settings
+        from assistant.engine import Engine
+        from bots.slack.app import create_app
+        from bots.slack.config import SlackSettings
+
+        self.data = root / "data"
+        engine = Engine(Settings(corpus=make_corpus(root), data_dir=self.data, **settings), embedder=embedder)
+        engine.sync()
+        self.app = create_app(
+            engine, SlackSettings(api_url=slack.api_url, bot_token="xoxb-test", signing_secret=SECRET)
+        )
+
+    def send(self, body: str, content_type="application/json", ts=None, secret=SECRET, headers=None):
+        from slack_bolt.request import BoltRequest
+
+        ts = int(time.time()) if ts is None else ts
+        all_headers = {
+            "content-type": content_type,
+            "x-slack-request-timestamp": str(ts),
+            "x-slack-signature": sign(body, ts, secret),
+            **{k.lower(): v for k, v in (headers or {}).items()},
+        }
+        started = time.monotonic()
+        response = self.app.dispatch(BoltRequest(body=body, headers=all_headers))
+        return response.status, response.body, time.monotonic() - started
+
+
+class HttpBot:
+    """`assistant slack --http` in a subprocess; requests go over real HTTP on loopback."""
+
+    def __init__(self, url: str, data: Path):
+        self.url, self.data = url, data
+
+    def send(self, body: str, content_type="application/json", ts=None, secret=SECRET, headers=None):
+        return send(self.url, body, content_type, ts, secret, headers)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, slack, embedder):
+    return InProcessBot(tmp_path_factory.mktemp("slack"), slack, embedder)
+
+
+@pytest.fixture(scope="module")
+def http_bot(tmp_path_factory, slack):
+    yield from start_bot(tmp_path_factory.mktemp("slack-http"), slack)
+
+
+def start_bot(root, slack, **extra_env):
+    """Run `assistant slack --http` on a free port against the fake API."""
+    corpus = make_corpus(root)
     port = free_port()
-    env = {**os.environ, "ASSISTANT_SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_SIGNING_SECRET": SECRET, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1",
-           **extra_env}
-    proc = subprocess.Popen([str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1",
-                             "--corpus", str(corpus)], env=env, cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "ASSISTANT_SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "ASSISTANT_DATA_DIR": str(root / "data"),
+        "HF_HUB_OFFLINE": "1",
+        **extra_env,
+    }
+    proc = subprocess.Popen(
+        [str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1", "--corpus", str(corpus)],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -66,9 +131,9 @@ def start_bot(root, slack, **extra_env):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read())
+                raise RuntimeError(proc.stdout.read()) from None
             time.sleep(0.2)
-    yield {"url": f"http://127.0.0.1:{port}/slack/events", "data": root / "data"}
+    yield HttpBot(f"http://127.0.0.1:{port}/slack/events", root / "data")
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -79,9 +144,17 @@ def sign(body: str, ts: int, secret: str = SECRET) -> str:
 
 def send(url, body: str, content_type="application/json", ts=None, secret=SECRET, headers=None):
     ts = int(time.time()) if ts is None else ts
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
-        "Content-Type": content_type, "X-Slack-Request-Timestamp": str(ts),
-        "X-Slack-Signature": sign(body, ts, secret), **(headers or {})})
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sign(body, ts, secret),
+            **(headers or {}),
+        },
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
@@ -97,38 +170,46 @@ def event(kind="app_mention", text=f"<@{BOT_USER}> {BECK}", channel="C1", **extr
     n = next(_counter)
     ts = f"1700000{n}.000100"
     ev = {"type": kind, "user": "U1", "text": text, "ts": ts, "channel": channel, "event_ts": ts, **extra}
-    body = {"token": "t", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event": ev,
-            "event_id": f"Ev{n}", "event_time": n, "authorizations": [{"user_id": BOT_USER, "is_bot": True, "team_id": "T1"}]}
+    body = {
+        "token": "t",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event": ev,
+        "event_id": f"Ev{n}",
+        "event_time": n,
+        "authorizations": [{"user_id": BOT_USER, "is_bot": True, "team_id": "T1"}],
+    }
     return json.dumps(body), ev
 
 
-def test_url_verification_answers_the_challenge(bot):
-    status, body, _ = send(bot["url"], json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}))
+def test_url_verification_answers_the_challenge(http_bot):
+    status, body, _ = http_bot.send(json.dumps({"type": "url_verification", "challenge": "abc123", "token": "t"}))
     assert status == 200 and "abc123" in body
 
 
 @pytest.mark.parametrize("case", ["wrong secret", "stale timestamp"])
-def test_bad_or_stale_signature_is_refused(bot, slack, case):
-    body, ev = event(channel="CSIG")
+def test_bad_or_stale_signature_is_refused(http_bot, slack, case):
+    body, _ = event(channel="CSIG")
     if case == "wrong secret":
-        status, _, _ = send(bot["url"], body, secret="not-the-secret")
+        status, _, _ = http_bot.send(body, secret="not-the-secret")
     else:
-        status, _, _ = send(bot["url"], body, ts=int(time.time()) - 600)
+        status, _, _ = http_bot.send(body, ts=int(time.time()) - 600)
     assert status == 401
     time.sleep(QUIET)
     assert slack.posts("CSIG") == []
 
 
-def test_mention_gets_one_threaded_cited_answer_and_a_retry_gets_none(bot, slack):
+def test_mention_gets_one_threaded_cited_answer_and_a_retry_gets_none(http_bot, slack):
     body, ev = event(channel="C1")
-    status, _, seconds = send(bot["url"], body)
+    status, _, seconds = http_bot.send(body)
     assert status == 200 and seconds < 3
     posts = slack.wait_for(lambda: slack.posts("C1"), timeout=10)
     assert len(posts) == 1
     post = posts[0]
     assert post["thread_ts"] == ev["ts"]
     assert HOMELAND in message_text(post) and ARTICLE in message_text(post)
-    status, _, _ = send(bot["url"], body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    status, _, _ = http_bot.send(body, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert status == 200
     time.sleep(QUIET)
     assert len(slack.posts("C1")) == 1
@@ -143,8 +224,8 @@ def test_mention_and_message_events_for_one_post_give_one_answer(bot, slack):
     twin = json.loads(body)
     twin["event"] = {**ev, "type": "message", "channel_type": "channel"}
     twin["event_id"] = f"Ev{n}"
-    assert send(bot["url"], body)[0] == 200
-    assert send(bot["url"], json.dumps(twin))[0] == 200
+    assert bot.send(body)[0] == 200
+    assert bot.send(json.dumps(twin))[0] == 200
     slack.wait_for(lambda: slack.posts("CPAIR"), timeout=10)
     time.sleep(QUIET)
     assert len(slack.posts("CPAIR")) == 1
@@ -162,40 +243,55 @@ def test_mention_and_message_events_for_one_post_give_one_answer(bot, slack):
 def test_bot_messages_and_edits_are_ignored(bot, slack, extra):
     channel = f"CIGN{next(_counter)}"
     body, _ = event("message", channel=channel, channel_type="im", **extra)
-    assert send(bot["url"], body)[0] == 200
+    assert bot.send(body)[0] == 200
     time.sleep(QUIET)
     assert slack.posts(channel) == []
 
 
 def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
     body, ev = event(channel="CTHREAD")
-    send(bot["url"], body)
+    bot.send(body)
     assert slack.wait_for(lambda: slack.posts("CTHREAD"), timeout=10)
-    follow, _ = event("message", text="Did the election change anything for his department?", channel="CTHREAD",
-                      thread_ts=ev["ts"], channel_type="channel")
-    assert send(bot["url"], follow)[0] == 200
+    follow, _ = event(
+        "message",
+        text="Did the election change anything for his department?",
+        channel="CTHREAD",
+        thread_ts=ev["ts"],
+        channel_type="channel",
+    )
+    assert bot.send(follow)[0] == 200
     posts = slack.wait_for(lambda: len(slack.posts("CTHREAD")) >= 2 and slack.posts("CTHREAD"), timeout=10)
     assert len(posts) == 2 and posts[1]["thread_ts"] == ev["ts"]
     assert "We have not changed because of the election on Tuesday." in message_text(posts[1])
     # A message in a thread the bot never answered is left alone.
-    other, _ = event("message", text="Anyone around?", channel="CTHREAD", thread_ts="1600000000.000001",
-                     channel_type="channel")
-    send(bot["url"], other)
+    other, _ = event(
+        "message", text="Anyone around?", channel="CTHREAD", thread_ts="1600000000.000001", channel_type="channel"
+    )
+    bot.send(other)
     time.sleep(QUIET)
     assert len(slack.posts("CTHREAD")) == 2
 
 
 def test_a_direct_message_is_answered(bot, slack):
     body, _ = event("message", text=BECK, channel="DDM", channel_type="im")
-    assert send(bot["url"], body)[0] == 200
+    assert bot.send(body)[0] == 200
     posts = slack.wait_for(lambda: slack.posts("DDM"), timeout=10)
     assert len(posts) == 1 and HOMELAND in message_text(posts[0])
 
 
 def test_slash_command_acks_at_once_then_answers(bot, slack):
-    form = urlencode({"command": "/ask", "text": BECK, "channel_id": "CCMD", "user_id": "U1", "team_id": "T1",
-                      "response_url": f"http://127.0.0.1:{slack.port}/respond/cmd1", "trigger_id": "1.2"})
-    status, body, seconds = send(bot["url"], form, content_type="application/x-www-form-urlencoded")
+    form = urlencode(
+        {
+            "command": "/ask",
+            "text": BECK,
+            "channel_id": "CCMD",
+            "user_id": "U1",
+            "team_id": "T1",
+            "response_url": f"http://127.0.0.1:{slack.port}/respond/cmd1",
+            "trigger_id": "1.2",
+        }
+    )
+    status, body, seconds = bot.send(form, content_type="application/x-www-form-urlencoded")
     assert status == 200 and seconds < 3 and "Looking up" in body
     responses = slack.wait_for(lambda: slack.posts(method="/respond/cmd1"), timeout=10)
     assert len(responses) == 1 and HOMELAND in message_text(responses[0])
@@ -204,7 +300,7 @@ def test_slash_command_acks_at_once_then_answers(bot, slack):
 
 def test_channel_pings_in_a_document_are_neutralised(bot, slack):
     body, _ = event(text=f"<@{BOT_USER}> When does the cafeteria close on Fridays?", channel="CPING")
-    send(bot["url"], body)
+    bot.send(body)
     posts = slack.wait_for(lambda: slack.posts("CPING"), timeout=10)
     shown = message_text(posts[0])
     assert "cafeteria closes at 3 pm" in shown
@@ -215,7 +311,7 @@ def test_channel_pings_in_a_document_are_neutralised(bot, slack):
 def test_a_429_is_retried_after_retry_after(bot, slack):
     slack.failures["chat.postMessage"] = [(429, {"Retry-After": "1"})]
     body, _ = event(channel="C429")
-    send(bot["url"], body)
+    bot.send(body)
     posts = slack.wait_for(lambda: slack.posts("C429"), timeout=15)
     attempts = [p for m, p in slack.calls if m == "chat.postMessage" and p.get("channel") == "C429"]
     assert len(posts) == 1 and [a["_status"] for a in attempts] == [429, 200]
@@ -223,18 +319,26 @@ def test_a_429_is_retried_after_retry_after(bot, slack):
 
 def test_a_feedback_click_is_acked_and_logged(bot, slack):
     body, _ = event(channel="CFB")
-    send(bot["url"], body)
+    bot.send(body)
     post = slack.wait_for(lambda: slack.posts("CFB"), timeout=10)[0]
     button = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]
-    payload = {"type": "block_actions", "user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1",
-               "container": {"type": "message", "channel_id": "CFB"}, "channel": {"id": "CFB"},
-               "message": {"text": post["text"], "ts": "1.1"}, "trigger_id": "1.2", "response_url":
-               f"http://127.0.0.1:{slack.port}/respond/fb", "actions": [{**button, "block_id": "feedback",
-               "type": "button", "action_ts": "1"}]}
-    status, _, _ = send(bot["url"], urlencode({"payload": json.dumps(payload)}),
-                        content_type="application/x-www-form-urlencoded")
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U42"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "container": {"type": "message", "channel_id": "CFB"},
+        "channel": {"id": "CFB"},
+        "message": {"text": post["text"], "ts": "1.1"},
+        "trigger_id": "1.2",
+        "response_url": f"http://127.0.0.1:{slack.port}/respond/fb",
+        "actions": [{**button, "block_id": "feedback", "type": "button", "action_ts": "1"}],
+    }
+    status, _, _ = bot.send(
+        urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded"
+    )
     assert status == 200
-    log = bot["data"] / "feedback.jsonl"
+    log = bot.data / "feedback.jsonl"
     assert slack.wait_for(lambda: log.exists() and log.read_text(), timeout=5)
     record = json.loads(log.read_text().splitlines()[-1])
     assert record["user"] == "U42" and record["value"] == "up" and record["question"] == BECK
@@ -243,29 +347,38 @@ def test_a_feedback_click_is_acked_and_logged(bot, slack):
 
 def test_missing_tokens_are_one_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-    proc = subprocess.run([str(SCRIPT), "slack", "--http", "--corpus", str(BUNDLED)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(SCRIPT), "slack", "--http", "--corpus", str(BUNDLED)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: SLACK_BOT_TOKEN is not set")
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_with_an_llm_the_draft_streams_into_one_message_then_the_verified_answer_replaces_it(tmp_path, slack):
+def test_with_an_llm_the_draft_streams_into_one_message_then_the_verified_answer_replaces_it(tmp_path, slack, embedder):
+    from assistant.config import LlmSettings
+
+    from data import ACCEPTANCE
     from fake_llm import FakeLLM
-    from test_llm import ACCEPTANCE
 
     with FakeLLM() as llm:
         llm.replies[:] = [("text", ACCEPTANCE)]
-        for running in start_bot(tmp_path, slack, ASSISTANT_LLM_BASE_URL=llm.base_url):
-            body, ev = event(channel="CLLM")
-            assert send(running["url"], body)[0] == 200
-            final = slack.wait_for(lambda: [p for p in slack.posts("CLLM", method="chat.update") if p.get("blocks")],
-                                   timeout=20)
-            posts = slack.posts("CLLM")
-            assert len(posts) == 1 and posts[0]["thread_ts"] == ev["ts"]
-            placeholder_ts = posts[0]["_reply"]["ts"]
-            assert len(final) == 1 and final[0]["ts"] == placeholder_ts
-            assert all(u["ts"] == placeholder_ts for u in slack.posts("CLLM", method="chat.update"))
-            shown = message_text(final[0])
-            assert "Chief Beck said the LAPD will not work with Homeland Security" in shown and HOMELAND in shown
-            assert "Left out, not supported by the sources: The LAPD has 50,000 officers." in shown
-            assert "[7]" not in shown
+        running = InProcessBot(tmp_path, slack, embedder, llm=LlmSettings(base_url=llm.base_url))
+        body, ev = event(channel="CLLM")
+        assert running.send(body)[0] == 200
+        final = slack.wait_for(
+            lambda: [p for p in slack.posts("CLLM", method="chat.update") if p.get("blocks")], timeout=20
+        )
+        posts = slack.posts("CLLM")
+        assert len(posts) == 1 and posts[0]["thread_ts"] == ev["ts"]
+        placeholder_ts = posts[0]["_reply"]["ts"]
+        assert len(final) == 1 and final[0]["ts"] == placeholder_ts
+        assert all(u["ts"] == placeholder_ts for u in slack.posts("CLLM", method="chat.update"))
+        shown = message_text(final[0])
+        assert "Chief Beck said the LAPD will not work with Homeland Security" in shown and HOMELAND in shown
+        assert "Left out, not supported by the sources: The LAPD has 50,000 officers." in shown
+        assert "[7]" not in shown

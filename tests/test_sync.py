@@ -7,25 +7,26 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ARTICLE
 from index.chunking import chunk, sentences_of, unique_sentences
 from index.documents import Document
 from index.embedding import HashEmbedder
 from index.sync import _embed, chunk_vectors
+
+from data import ARTICLE
 
 pytestmark = pytest.mark.slow
 
 EXTRA = "Leave policy.\n\nStaff get 30 days of paid leave each year. Unused days expire in March.\n"
 
 
-def vectors_of(engine, source, collection="_chunks"):
-    col = getattr(engine.index.store, collection)
-    res = col.get(where={"source": source}, include=["embeddings"])
-    return dict(zip(res["ids"], map(np.asarray, res["embeddings"])))
+def vectors_of(engine, source, kind="chunks"):
+    store = engine.index.store
+    ids = store.chunk_ids(source) if kind == "chunks" else store.sentence_ids(source)
+    return {i: v for i, v in store.all_vectors().items() if i in ids}
 
 
 def sentence_ids(engine, source):
-    return set(engine.index.store._sentences.get(where={"source": source}, include=[])["ids"])
+    return engine.index.store.sentence_ids(source)
 
 
 def test_ingesting_twice_changes_nothing(corpus, make_engine):
@@ -50,19 +51,21 @@ def test_editing_one_file_reembeds_only_that_file(corpus, make_engine):
     engine = make_engine(corpus)
     engine.sync()
     before_article = vectors_of(engine, ARTICLE)
-    before_sentences = vectors_of(engine, ARTICLE, "_sentences")
+    before_sentences = vectors_of(engine, ARTICLE, "sentences")
     (corpus / "handbook.md").write_text(EXTRA.replace("30 days", "35 days"), encoding="utf-8")
     report = make_engine(corpus).sync()
     assert report.updated == ["handbook.md"] and report.added == [] and report.removed == []
     after_article = vectors_of(engine, ARTICLE)
     assert after_article.keys() == before_article.keys()
     assert all(np.array_equal(before_article[i], after_article[i]) for i in before_article)
-    after_sentences = vectors_of(engine, ARTICLE, "_sentences")
+    after_sentences = vectors_of(engine, ARTICLE, "sentences")
     assert all(np.array_equal(before_sentences[i], after_sentences[i]) for i in before_sentences)
-    texts = engine.index.store._chunks.get(where={"source": "handbook.md"})["documents"]
+    texts = [c.text for c in engine.index.store.chunks(list(engine.index.store.chunk_ids("handbook.md")))]
     assert any("35 days" in t for t in texts) and not any("30 days" in t for t in texts)
     # The old version's sentences are gone: the store holds exactly the new chunks' sentences.
-    new_sentences = {s.id for c in engine.index.store.all_chunks() if c.source == "handbook.md" for s in sentences_of(c)}
+    new_sentences = {
+        s.id for c in engine.index.store.all_chunks() if c.source == "handbook.md" for s in sentences_of(c)
+    }
     assert sentence_ids(engine, "handbook.md") == new_sentences
     assert report.chunks_written == len(engine.index.store.chunk_ids("handbook.md"))
 
@@ -79,7 +82,7 @@ def test_deleting_a_file_removes_its_chunks(corpus, make_engine):
     assert report.removed == ["handbook.md"]
     assert engine.index.store.chunk_ids("handbook.md") == set() and sentence_ids(engine, "handbook.md") == set()
     assert report.chunks == article_chunks < total
-    assert len(fresh.index.keywords.chunks.ids) == article_chunks  # BM25 follows the store
+    assert len(fresh.index.local.keywords.chunks.ids) == article_chunks  # BM25 follows the store
 
 
 def test_a_bad_file_is_reported_and_the_rest_is_ingested(corpus, make_engine):
@@ -105,17 +108,19 @@ def test_two_corpus_folders_keep_separate_indexes(tmp_path, corpus, make_engine)
 def test_the_keyword_index_is_saved_with_the_index_and_follows_it(corpus, make_engine):
     engine = make_engine(corpus)
     engine.sync()
-    folder = engine.index.keyword_dir
+    folder = engine.index.local_dir
     saved = (folder / "parents.json").stat().st_mtime_ns
     reopened = make_engine(corpus)
     reopened.sync()  # nothing changed: loaded from disk, not rebuilt
-    assert reopened.index.keywords.chunks.ids == engine.index.keywords.chunks.ids
+    assert reopened.index.local.keywords.chunks.ids == engine.index.local.keywords.chunks.ids
     assert (folder / "parents.json").stat().st_mtime_ns == saved
-    assert set(reopened.index.keywords.chunks.ids) == engine.index.store.chunk_ids()
+    assert set(reopened.index.local.keywords.chunks.ids) == engine.index.store.chunk_ids()
     (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
     make_engine(corpus).sync()
-    after = make_engine(corpus).index.keywords
-    assert set(after.chunks.ids) == engine.index.store.chunk_ids() and len(after.chunks.ids) > len(reopened.index.keywords.chunks.ids)
+    after = make_engine(corpus).index.local.keywords
+    assert set(after.chunks.ids) == engine.index.store.chunk_ids() and len(after.chunks.ids) > len(
+        reopened.index.local.keywords.chunks.ids
+    )
     assert after.chunks.scores("paid leave").max() > 0
 
 
@@ -154,7 +159,7 @@ def test_chunk_vectors_are_the_normalised_mean_of_their_sentences():
     vectors = emb.embed([s.text for s in sentences])
     got = chunk_vectors(chunks, sentences, vectors)
     row = {s.id: i for i, s in enumerate(sentences)}
-    for c, v in zip(chunks, got):
+    for c, v in zip(chunks, got, strict=True):
         mean = vectors[[row[s.id] for s in sentences_of(c)]].mean(axis=0)
         assert np.allclose(v, mean / np.linalg.norm(mean), atol=1e-6)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)

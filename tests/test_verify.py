@@ -44,39 +44,56 @@ def test_overlap_counts_content_words_of_the_claim():
 
 SOURCE = "We are not going to work in conjunction with Homeland Security on deportation efforts."
 OTHER = "In 1979, a special order was mandated by then-chief Daryl Gates."
-PASSAGE = Passage(1, "a.txt", f"{SOURCE} {OTHER}", (
-    Evidence("a.txt", 0, len(SOURCE), SOURCE, 0.0),
-    Evidence("a.txt", len(SOURCE) + 1, len(SOURCE) + 1 + len(OTHER), OTHER, 0.0),
-))
+PASSAGE = Passage(
+    1,
+    "a.txt",
+    f"{SOURCE} {OTHER}",
+    (
+        Evidence("a.txt", 0, len(SOURCE), SOURCE, 0.0),
+        Evidence("a.txt", len(SOURCE) + 1, len(SOURCE) + 1 + len(OTHER), OTHER, 0.0),
+    ),
+)
 
 
 def test_a_supported_claim_is_kept_with_the_exact_supporting_sentence():
-    out = verify([Claim("The LAPD will not work with Homeland Security on deportation efforts.", (1,))], [PASSAGE],
-                 hash_similarity)
+    out = verify(
+        [Claim("The LAPD will not work with Homeland Security on deportation efforts.", (1,))],
+        [PASSAGE],
+        hash_similarity,
+    )
     assert [s for s, _ in out.kept] == ["The LAPD will not work with Homeland Security on deportation efforts."]
     ev = out.kept[0][1][0]
     assert (ev.start, ev.end, ev.quote) == (0, len(SOURCE), SOURCE)
 
 
 def test_a_number_the_source_does_not_state_is_never_supported():
-    out = verify([Claim("The LAPD has 50,000 officers working on deportation efforts.", (1,))], [PASSAGE],
-                 hash_similarity)
+    out = verify(
+        [Claim("The LAPD has 50,000 officers working on deportation efforts.", (1,))], [PASSAGE], hash_similarity
+    )
     assert out.kept == [] and out.reasons == ["not supported by the sources it cites"]
     ok = verify([Claim("A special order was mandated in 1979 by Daryl Gates.", (1,))], [PASSAGE], hash_similarity)
     assert ok.kept and ok.kept[0][1][0].quote == OTHER
 
 
 def test_an_uncited_claim_and_an_out_of_range_number_are_dropped():
-    out = verify([Claim("Homeland Security deportation efforts.", ()), Claim("Deportation efforts.", (7,))],
-                 [PASSAGE], hash_similarity)
+    out = verify(
+        [Claim("Homeland Security deportation efforts.", ()), Claim("Deportation efforts.", (7,))],
+        [PASSAGE],
+        hash_similarity,
+    )
     assert out.kept == [] and out.out_of_range == [7]
     assert out.reasons == ["cites no source", "cites no source"]
 
 
 def test_a_claim_citing_the_wrong_source_is_dropped_even_if_another_would_support_it():
-    unrelated = Passage(2, "b.txt", "Cafeteria hours are posted.", (Evidence("b.txt", 0, 27, "Cafeteria hours are posted.", 0.0),))
-    out = verify([Claim("The LAPD will not work with Homeland Security on deportation efforts.", (2,))],
-                 [PASSAGE, unrelated], hash_similarity)
+    unrelated = Passage(
+        2, "b.txt", "Cafeteria hours are posted.", (Evidence("b.txt", 0, 27, "Cafeteria hours are posted.", 0.0),)
+    )
+    out = verify(
+        [Claim("The LAPD will not work with Homeland Security on deportation efforts.", (2,))],
+        [PASSAGE, unrelated],
+        hash_similarity,
+    )
     assert out.kept == [] and out.dropped
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import Engine
+from bots.progress import sync_with_progress
+from bots.slack.config import SlackSettings
 from bots.slack.listeners import Responder, register
 from index.errors import Error
 
@@ -13,42 +16,40 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def create_app(engine: Engine, settings: Settings, socket_mode: bool = False):
-    """A Bolt `App` wired to the engine; its Web API client talks to `settings.slack_api_url`."""
+def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> Any:
+    """A Bolt `App` wired to the engine; its Web API client talks to `slack.api_url`."""
     from slack_bolt import App
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-    if not settings.slack_bot_token:
+    if not slack.bot_token:
         raise Error("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    if socket_mode and not settings.slack_app_token:
+    if socket_mode and not slack.app_token:
         raise Error("SLACK_APP_TOKEN is not set (the app-level token, xapp-…, for Socket Mode)")
-    if not socket_mode and not settings.slack_signing_secret:
+    if not socket_mode and not slack.signing_secret:
         raise Error("SLACK_SIGNING_SECRET is not set (needed to verify requests in HTTP mode)")
     client = WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
+        token=slack.bot_token,
+        base_url=slack.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret or None,
+        signing_secret=slack.signing_secret or None,
         # In Socket Mode there is no HTTP request to sign; Bolt must not demand a signature.
         request_verification_enabled=not socket_mode,
         process_before_response=False,  # ack at once; answer on Bolt's worker threads
     )
-    register(app, Responder(engine, settings.data_dir / "feedback.jsonl"))
+    register(app, Responder(engine, engine.settings.data_dir / "feedback.jsonl"))
     return app
 
 
-def run(settings: Settings, http: bool, port: int, host: str = "0.0.0.0") -> int:
+def run(settings: Settings, slack: SlackSettings, *, http: bool, port: int, host: str = "0.0.0.0") -> int:
     """Sync the index, load the model, then serve until interrupted."""
-    from assistant.progress import sync_with_progress
-
     engine = Engine(settings)
-    app = create_app(engine, settings, socket_mode=not http)
+    app = create_app(engine, slack, socket_mode=not http)
     sync_with_progress(engine)
-    engine.embedder.embed(["warm up"])  # the first question shouldn't wait for the model
+    engine.warm_up()
     if http:
         import uvicorn
         from slack_bolt.adapter.asgi import SlackRequestHandler
@@ -59,5 +60,5 @@ def run(settings: Settings, http: bool, port: int, host: str = "0.0.0.0") -> int
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     print("connecting to Slack in Socket Mode", flush=True)
-    SocketModeHandler(app, settings.slack_app_token, web_client=app.client).start()
+    SocketModeHandler(app, slack.app_token, web_client=app.client).start()
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.types import Answer
+from index.text import short
 
 SECTION_LIMIT = 3000  # characters in one section's text
 BLOCK_LIMIT = 50  # blocks in one message
@@ -29,13 +30,16 @@ def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]
         fallback = "Not in the documents: I couldn't find this in the indexed documents."
     else:
         body = [_section(part) for part in split(escape(_bold_markers(answer.text)), SECTION_LIMIT)]
-        fallback = _short(escape(answer.text), FALLBACK_LIMIT)
+        fallback = short(escape(answer.text), FALLBACK_LIMIT)
     tail = [] if answer.abstained else sources_blocks(answer)
     tail += notes_blocks(answer)
     tail.append(feedback_block(feedback_value))
     room = BLOCK_LIMIT - len(tail)
     if len(body) > room:
-        body = body[: room - 1] + [_section("_… the answer is longer than one Slack message; ask a narrower question._")]
+        body = [
+            *body[: room - 1],
+            _section("_… the answer is longer than one Slack message; ask a narrower question._"),
+        ]
     return fallback, body + tail
 
 
@@ -44,8 +48,8 @@ def sources_blocks(answer: Answer) -> list[dict]:
     blocks: list[dict] = [{"type": "divider"}]
     for c in answer.citations:
         where = escape(c.source.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
-        line = f"*[{c.n}]* `{where}` “{escape(_short(c.quote, QUOTE_CHARS))}”"
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _short(line, SECTION_LIMIT)}]})
+        line = f"*[{c.n}]* `{where}` “{escape(short(c.quote, QUOTE_CHARS))}”"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": short(line, SECTION_LIMIT)}]})
     return blocks
 
 
@@ -55,14 +59,14 @@ def notes_blocks(answer: Answer) -> list[dict]:
     if answer.llm_error:
         notes.append(f":warning: LLM unavailable ({escape(answer.llm_error)}); answered with quotes.")
     if answer.dropped:
-        left_out = " · ".join(escape(_short(d, 200)) for d in answer.dropped[:5])
+        left_out = " · ".join(escape(short(d, 200)) for d in answer.dropped[:5])
         notes.append(f":scissors: Left out, not supported by the sources: {left_out}")
-    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": _short(n, SECTION_LIMIT)}]} for n in notes]
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": short(n, SECTION_LIMIT)}]} for n in notes]
 
 
 def draft_text(draft: str) -> str:
     """A streaming draft, shown while its citations are being checked."""
-    return _short(escape(draft), SECTION_LIMIT - 40) + " _(checking citations…)_"
+    return short(escape(draft), SECTION_LIMIT - 40) + " _(checking citations…)_"
 
 
 def feedback_block(value: str) -> dict:
@@ -70,10 +74,18 @@ def feedback_block(value: str) -> dict:
         "type": "actions",
         "block_id": "feedback",
         "elements": [
-            {"type": "button", "action_id": "feedback_up", "value": value,
-             "text": {"type": "plain_text", "text": "👍 Helpful", "emoji": True}},
-            {"type": "button", "action_id": "feedback_down", "value": value,
-             "text": {"type": "plain_text", "text": "👎 Not helpful", "emoji": True}},
+            {
+                "type": "button",
+                "action_id": "feedback_up",
+                "value": value,
+                "text": {"type": "plain_text", "text": "👍 Helpful", "emoji": True},
+            },
+            {
+                "type": "button",
+                "action_id": "feedback_down",
+                "value": value,
+                "text": {"type": "plain_text", "text": "👎 Not helpful", "emoji": True},
+            },
         ],
     }
 
@@ -99,8 +111,3 @@ def _section(text: str) -> dict:
 
 def _bold_markers(text: str) -> str:
     return re.sub(r"\[(\d+)\]", r"*[\1]*", text)
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,10 +9,13 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from assistant.conversation import Conversation
 from assistant.engine import Engine
+from assistant.llm import OnToken
+from assistant.session import Session
 from assistant.types import Answer
 from bots.slack.blocks import answer_message, draft_text
 
@@ -46,7 +49,12 @@ class Seen:
 class Pacer:
     """At most one message per `interval` seconds per channel, as Slack asks of bots."""
 
-    def __init__(self, interval: float = 1.0, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = interval
         self._clock, self._sleep = clock, sleep
         self._last: dict[str, float] = {}
@@ -63,50 +71,51 @@ class Pacer:
 
 
 class Responder:
-    """Answers questions from Slack: one at a time, remembering each thread's conversation."""
+    """Answers questions from Slack: one at a time, each in its thread's conversation session."""
 
     def __init__(self, engine: Engine, feedback_log: Path, threads: int = 1000):
         self.engine = engine
         self.feedback_log = feedback_log
         self.seen = Seen()
         self.pacer = Pacer()
-        self._threads: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
-        self._max_threads = threads
-        self._answers: OrderedDict[str, dict] = OrderedDict()  # feedback key -> what was answered
+        self._sessions: OrderedDict[tuple[str, str], Session] = OrderedDict()
+        self._max_sessions = threads
+        self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()  # feedback key -> what was answered
         self._lock = threading.Lock()  # the engine answers one question at a time
 
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
-        return (channel, thread_ts) in self._threads
+        return (channel, thread_ts) in self._sessions
 
-    def answer(self, question: str, channel: str, thread_ts: str | None, on_token=None) -> tuple[Answer, str]:
-        """Answer `question` in the context of its thread; returns the answer and its feedback key."""
+    def answer(
+        self, question: str, channel: str, thread_ts: str | None, on_token: OnToken | None = None
+    ) -> tuple[Answer, str]:
+        """Answer `question` in the session of its thread; returns the answer and its feedback key."""
         key = (channel, thread_ts or "")
         with self._lock:
-            conversation = self._threads.pop(key, None) or Conversation()
-            resolved = conversation.resolve(question)
-            answer = self.engine.answer(question, query=resolved.query, exclude=resolved.exclude, on_token=on_token)
-            conversation.add(resolved, answer)
-            self._threads[key] = conversation
-            while len(self._threads) > self._max_threads:
-                self._threads.popitem(last=False)
+            session = self._sessions.pop(key, None) or Session(self.engine)
+            self._sessions[key] = session  # most recently used last
+            while len(self._sessions) > self._max_sessions:
+                self._sessions.popitem(last=False)
+            answer = session.ask(question, on_token=on_token).answer
             feedback_key = secrets.token_hex(8)
             self._answers[feedback_key] = answer.to_json()
             while len(self._answers) > 10_000:
                 self._answers.popitem(last=False)
         return answer, feedback_key
 
-    def reply(self, client, question: str, channel: str, thread_ts: str | None, message_ts: str | None) -> None:
+    def reply(self, client: Any, question: str, channel: str, thread_ts: str | None, message_ts: str | None) -> None:
         """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question."""
         if message_ts:
             _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
-        kwargs = {"thread_ts": thread_ts} if thread_ts else {}
+        kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         try:
-            if self.engine.llm is None:
+            if not self.engine.generative:
                 answer, key = self.answer(question, channel, thread_ts)
                 text, blocks = answer_message(answer, key)
                 self.pacer.wait(channel)
-                client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                        unfurl_media=False, **kwargs)
+                client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False, **kwargs
+                )
                 return
             # Generative: post a placeholder, stream the draft into it at most once a second,
             # then replace it with the verified answer.
@@ -144,7 +153,7 @@ class Responder:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def register(app, responder: Responder) -> None:
+def register(app: Any, responder: Responder) -> None:
     """Attach the listeners: mentions, messages (DMs and followed threads), /ask, feedback."""
 
     @app.middleware
@@ -200,18 +209,22 @@ def register(app, responder: Responder) -> None:
         ack()
         value = "up" if action["action_id"] == "feedback_up" else "down"
         message = body.get("message", {})
-        responder.record_feedback(action.get("value", ""), value, body.get("user", {}).get("id", ""),
-                                  message.get("text", ""))
+        responder.record_feedback(
+            action.get("value", ""), value, body.get("user", {}).get("id", ""), message.get("text", "")
+        )
 
 
-def _from_a_bot(event: dict, context) -> bool:
-    return bool(event.get("bot_id") or event.get("subtype") == "bot_message"
-                or (context.bot_user_id and event.get("user") == context.bot_user_id))
+def _from_a_bot(event: dict[str, Any], context: Any) -> bool:
+    return bool(
+        event.get("bot_id")
+        or event.get("subtype") == "bot_message"
+        or (context.bot_user_id and event.get("user") == context.bot_user_id)
+    )
 
 
-def _quietly(call, **kwargs) -> None:
+def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
     """Progress reactions are a nicety: a failure is logged, never shown."""
     try:
         call(**kwargs)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.info("progress reaction failed: %s", exc)

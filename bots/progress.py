@@ -5,6 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.engine import Engine
+    from index.sync import SyncReport
 
 
 @contextmanager
@@ -17,24 +22,33 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
 
 
-def sync_with_progress(engine, wait: bool = True):
+def sync_with_progress(engine: Engine, *, wait: bool = True) -> SyncReport | None:
     """`engine.sync()`, drawing bars of files and of a big file's embedding batches on a
     terminal once there is work to do; quiet in pipes."""
     if not sys.stderr.isatty():
         return engine.sync(wait=wait)
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   console=Console(stderr=True), transient=True)
-    tasks: dict[str, int] = {}
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, TaskID] = {}
 
     def show(name: str, description: str, done: int, total: int) -> None:
         if not tasks:
@@ -45,9 +59,9 @@ def sync_with_progress(engine, wait: bool = True):
 
     try:
         return engine.sync(
-            lambda source, done, total: show("files", f"indexing {source}", done, total),
-            wait,
-            lambda done, total: show("batches", "  embedding passages", done, total),
+            on_file=lambda source, done, total: show("files", f"indexing {source}", done, total),
+            wait=wait,
+            on_batch=lambda done, total: show("batches", "  embedding passages", done, total),
         )
     finally:
         if tasks:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from assistant.types import Answer
+
+if TYPE_CHECKING:
+    from index.sync import SyncReport
 
 
 def render_text(answer: Answer) -> str:
@@ -19,19 +24,19 @@ def render_text(answer: Answer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sync_summary(report, index) -> str:
+def sync_summary(report: SyncReport, location: str) -> str:
     """One line of what a sync changed, then one line per skipped file."""
     lines = [
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
-        f"{report.chunks} chunks in {index.location} ({report.seconds:.1f} s)"
+        f"{report.chunks} chunks in {location} ({report.seconds:.1f} s)"
     ]
     lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
     lines += [f"warning {source}: {what}" for source, what in report.warnings]
     return "\n".join(lines)
 
 
-def report_json(report) -> dict:
+def report_json(report: SyncReport) -> dict[str, Any]:
     """`assistant ingest --json`: what changed, what was skipped and why, chunks now indexed."""
     return {
         "added": report.added,

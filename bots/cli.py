@@ -1,4 +1,9 @@
-"""The `assistant` command: `ingest` and `ask`. Errors become one line on stderr and exit 1."""
+"""The `assistant` command: `ingest`, `ask`, `chat`, `slack` and `eval`.
+
+A front end like the others: it builds the settings, hands them to the engine (or the
+chat, or the Slack app) and renders what comes back. Errors become one line on stderr
+and exit code 1; tracebacks go to the log.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,19 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from assistant.render import render_text, report_json, sync_summary
+from bots.render import render_text, report_json, sync_summary
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+
+    from assistant.config import Settings
+    from assistant.engine import Engine
+
+S = TypeVar("S", bound="BaseSettings")
 
 log = logging.getLogger("assistant")
 
@@ -29,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
     ask.add_argument("--k", type=int, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
 
-    sub.add_parser("chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)")
+    sub.add_parser(
+        "chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)"
+    )
 
     slack = sub.add_parser("slack", parents=[corpus], help="run the Slack bot (Socket Mode, or --http)")
     slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events instead of Socket Mode")
@@ -55,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the edge: one line for the user, the traceback for the log
+    except Exception as exc:
         if isinstance(exc, Error):
             print(f"error: {exc}", file=sys.stderr)
         else:
@@ -64,32 +81,41 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _settings(args):
-    from pydantic import ValidationError
+def _settings(args: argparse.Namespace) -> Settings:
+    from assistant.config import LlmSettings, Settings
 
-    from assistant.config import Settings
-    from index.errors import Error
-
-    overrides = {"corpus": args.corpus} if getattr(args, "corpus", None) else {}
+    overrides: dict[str, object] = {"corpus": args.corpus} if getattr(args, "corpus", None) else {}
     if getattr(args, "k", None):
         overrides["top_k"] = args.k
+    llm = _validated(LlmSettings, "llm_")
+    return _validated(Settings, "", llm=llm, **overrides)
+
+
+def _validated(kind: type[S], prefix: str, **values: object) -> S:
+    """`kind(**values)`, a validation error turned into one line naming the setting (`prefix` + field)."""
+    from pydantic import ValidationError
+
+    from index.errors import Error
+
     try:
-        return Settings(**overrides)
+        return kind(**values)  # type: ignore[arg-type]  # pydantic validates the values
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise Error(f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        name = prefix + ".".join(map(str, first["loc"]))
+        raise Error(f"bad setting {name}: {first['msg']}") from exc
 
 
-def _run(args, settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.engine import Engine
-    from assistant.progress import sync_with_progress
+    from bots.progress import sync_with_progress
     from index.sync import SyncReport
 
-    # The command line is the one edge that reaches up to the bots.
     if args.command == "slack":
         from bots.slack.app import run
+        from bots.slack.config import SlackSettings
 
-        return run(settings, http=args.http, port=args.port, host=args.host)
+        slack = _validated(SlackSettings, "slack_")
+        return run(settings, slack, http=args.http, port=args.port, host=args.host)
     engine = Engine(settings)
     if args.command == "chat":
         from bots.repl import run_chat
@@ -101,7 +127,11 @@ def _run(args, settings) -> int:
         print("notice: another process is updating the index; answering from it as it is", file=sys.stderr)
         report = SyncReport()
     if args.command == "ingest":
-        print(json.dumps(report_json(report), ensure_ascii=False) if args.json else sync_summary(report, engine.index))
+        print(
+            json.dumps(report_json(report), ensure_ascii=False)
+            if args.json
+            else sync_summary(report, engine.stats()["location"])
+        )
         if report.skipped and not (report.added or report.updated or report.unchanged):
             print(f"error: none of the {len(report.skipped)} files in {settings.corpus} could be read", file=sys.stderr)
             return 1
@@ -109,7 +139,7 @@ def _run(args, settings) -> int:
     if args.command == "eval":
         return _eval(args, engine)
     if report.changed or report.skipped:
-        print(sync_summary(report, engine.index), file=sys.stderr)
+        print(sync_summary(report, engine.stats()["location"]), file=sys.stderr)
     questions = _stdin_questions() if args.question == "-" else [args.question]
     for question in questions:
         answer = engine.answer(question)
@@ -122,9 +152,9 @@ def _run(args, settings) -> int:
     return 0
 
 
-def _eval(args, engine) -> int:
+def _eval(args: argparse.Namespace, engine: Engine) -> int:
     from assistant import evaluate
-    from assistant.progress import progress_bar
+    from bots.progress import progress_bar
 
     questions = evaluate.load_questions(args.questions)[: args.limit]
     began = time.perf_counter()
@@ -139,11 +169,13 @@ def _eval(args, engine) -> int:
         print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
     else:
         print(evaluate.table(groups))
-        print(f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)")
+        print(
+            f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)"
+        )
     return 0
 
 
-def _stdin_questions():
+def _stdin_questions() -> Iterator[str]:
     for line in sys.stdin:
         if line.strip():
             yield line.strip()

@@ -1,0 +1,21 @@
+"""Slack's settings, read at the edge and given only to the Slack app (never to the engine)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SlackSettings(BaseSettings):
+    """The Web API URL and credentials; the token names are Slack's own, so they are read without the prefix too."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_SLACK_", extra="ignore", populate_by_name=True)
+
+    api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base URL (a proxy or test server can stand in)."
+    )
+    bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ASSISTANT_SLACK_BOT_TOKEN"))
+    app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN", "ASSISTANT_SLACK_APP_TOKEN"))
+    signing_secret: str = Field(
+        "", validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "ASSISTANT_SLACK_SIGNING_SECRET")
+    )
