@@ -1,1 +1,1 @@
-"""The answer engine: cited answers over a corpus index, and the `assistant` command."""
+"""The answer engine: sessions, answers, citations and their checks, settings and evaluation over a corpus index."""

@@ -1,1 +1,1 @@
-"""Front ends that render an Answer: the terminal chat and the Slack app."""
+"""Front ends that render an Answer: the `assistant` command, the terminal chat and the Slack app."""
