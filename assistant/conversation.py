@@ -27,69 +27,13 @@ _ELLIPSIS = re.compile(
 )
 _MORE = re.compile(r"\b(else|more|another|other)\b", re.I)
 _ABOUT = re.compile(r"^\s*(what|how)\s+about\b", re.I)
-_QUESTION_WORDS = {
-    "what",
-    "who",
-    "whom",
-    "whose",
-    "when",
-    "where",
-    "why",
-    "how",
-    "which",
-    "did",
-    "does",
-    "do",
-    "is",
-    "are",
-    "was",
-    "were",
-    "can",
-    "could",
-    "would",
-    "should",
-    "will",
-    "and",
-    "but",
-    "tell",
-    "give",
-    "list",
-    "show",
-    "i",
-    "in",
-    "on",
-    "at",
-    "for",
-    "from",
-    "the",
-    "a",
-    "an",
-    "of",
-    "to",
-}
-_TITLES = {
-    "chief",
-    "mayor",
-    "president",
-    "capt",
-    "captain",
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "officer",
-    "sheriff",
-    "governor",
-    "senator",
-    "judge",
-    "king",
-    "queen",
-    "duke",
-    "general",
-    "sir",
-    "lord",
-}
+_QUESTION_WORDS = frozenset(
+    "what who whom whose when where why how which did does do is are was were can could would should will and"
+    " but tell give list show i in on at for from the a an of to".split()
+)
+_TITLES = frozenset(
+    "chief mayor president capt captain mr mrs ms dr prof officer sheriff governor senator judge king queen duke general sir lord".split()
+)
 _ENTITY = re.compile(r"[A-Z][\w’'.-]*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w’'.-]*)*")
 # Words a follow-up uses to point back or to ask, on top of the stopwords: never carried as terms.
 FOLLOW_UP_WORDS = frozenset("say said says tell done else anything yes get got".split())

@@ -27,32 +27,9 @@ SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".assistant", "__pycache__", "node_modules", ".venv", "venv"})
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
-_HTML_BLOCK_TAGS = [
-    "p",
-    "li",
-    "dt",
-    "dd",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "pre",
-    "blockquote",
-    "tr",
-    "th",
-    "td",
-    "table",
-    "div",
-    "section",
-    "ul",
-    "ol",
-    "dl",
-    "figcaption",
-    "caption",
-    "hr",
-]
+_HTML_BLOCK_TAGS = (
+    "p li dt dd h1 h2 h3 h4 h5 h6 pre blockquote tr th td table div section ul ol dl figcaption caption hr".split()
+)
 
 
 @dataclass(frozen=True)
