@@ -93,7 +93,8 @@ class Engine:
 
     def generate(self, question: str, hits: list[Hit], fallback: Answer, *, on_token: OnToken | None = None) -> Answer:
         """The LLM's answer, verified sentence by sentence; `fallback` (extractive) when it fails or nothing holds."""
-        assert self.drafter is not None
+        if self.drafter is None:
+            return fallback
         try:
             draft = self.drafter.draft(question, hits, on_token)
         except LlmError as exc:

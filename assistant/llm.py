@@ -77,7 +77,7 @@ class OpenAILikeDrafter:
                         parts.append(chunk.delta)
                         on_token(chunk.delta)
                 text = "".join(parts)
-        except Exception as exc:
+        except Exception as exc:  # every client failure means "no draft"
             raise LlmError(_reason(exc)) from exc
         if not isinstance(text, str) or not text.strip():
             raise LlmError("the LLM returned an empty answer")

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
+    except Exception as exc:  # the edge: one line for the user, the traceback for the log
         if isinstance(exc, Error):
             print(f"error: {exc}", file=sys.stderr)
         else:

@@ -186,7 +186,7 @@ def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
                     raise DocumentError(source, "encrypted PDF (needs a password)")
             except DocumentError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # unsupported encryption looks like any other failure
                 raise DocumentError(source, f"encrypted PDF ({exc})") from exc
         texts = [(page.extract_text() or "").strip() for page in reader.pages]
         meta = reader.metadata
@@ -212,7 +212,7 @@ def _docx(source: str, data: bytes) -> tuple[str, str, list[str]]:
 
     try:
         doc = Docx(io.BytesIO(data))
-    except Exception as exc:
+    except Exception as exc:  # python-docx raises many kinds on a bad zip
         raise DocumentError(source, f"corrupt Word file ({type(exc).__name__})") from exc
     blocks = [" ".join(p.text.split()) for p in doc.paragraphs]
     for table in doc.tables:

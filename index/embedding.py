@@ -69,7 +69,7 @@ class SentenceTransformerEmbedder:
             hf_logging.disable_progress_bar()  # "Loading weights" bars would corrupt piped output
 
             return SentenceTransformer(self.path, device="cpu")
-        except Exception as exc:
+        except Exception as exc:  # any load failure means the same thing to the user
             raise ModelError(f"cannot load embedding model {self.name!r} from {self.path}: {exc}") from exc
 
     @cached_property

@@ -85,7 +85,7 @@ class OnnxEmbedder:
             if not file.is_file():
                 export(self.path, self._config, self._tokenizer, file, self.fallback)
             return _open(file)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure here just means the slower torch path
             log.warning("ONNX embedding unavailable for %s, using torch: %s", self.name, exc)
             self.backend = "torch"
             return None

@@ -75,7 +75,7 @@ class Store:
             return cls(collection(""), collection("-sentences"), collection("-files"))
         except StoreError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # connection and on-disk errors look alike to a user
             raise StoreError(f"cannot open the Chroma index at {url or path}: {exc}") from exc
 
     def count(self) -> int:

@@ -226,5 +226,5 @@ def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
     """Progress reactions are a nicety: a failure is logged, never shown."""
     try:
         call(**kwargs)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - progress reactions are a nicety
         log.info("progress reaction failed: %s", exc)
