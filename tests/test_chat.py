@@ -53,7 +53,7 @@ def test_ctrl_c_cancels_a_slow_answer_and_keeps_the_session(tmp_path, corpus):
     with FakeLLM(default=f"{HOMELAND} [1]") as llm:
         llm.replies.append(("hang", 30))
         # The cancelled draft gives up at the LLM timeout, so the next question needn't wait out the stall.
-        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "5"}
+        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "15"}
         subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
         child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=60)
         try:
