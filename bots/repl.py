@@ -7,6 +7,7 @@ line, plain text, no escape codes. Slash commands work in both.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -239,6 +240,10 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
         return 0
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
+
+    # Ctrl-C must reach the answer in progress even when whatever started us ignored SIGINT
+    # (a job started with `&` by a script inherits SIGINT ignored, and so would we).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     data_dir.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(history=FileHistory(str(data_dir / "chat_history")))
