@@ -30,7 +30,7 @@ class LocalIndex:
     def build(cls, all_chunks: Sequence, vectors: Mapping[str, np.ndarray]) -> LocalIndex:
         """From every chunk, and every chunk's and sentence's vector by id."""
         keywords = KeywordIndex.build(all_chunks)
-        return cls(keywords, VectorCopy.aligned(keywords.chunks.ids, keywords.sentences.ids, vectors))
+        return cls(keywords, VectorCopy.aligned(keywords.chunks.position, keywords.sentences.position, vectors))
 
     def save(self, folder: Path, fingerprint: str = "") -> None:
         """Write to a fresh folder, then swap it in, so readers never see half an index."""

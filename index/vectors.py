@@ -70,14 +70,11 @@ class VectorCopy:
 
     @classmethod
     def aligned(
-        cls, chunk_ids: Sequence[str], sentence_ids: Sequence[str], vectors: Mapping[str, np.ndarray]
+        cls, chunk_position: Mapping[str, int], sentence_position: Mapping[str, int], vectors: Mapping[str, np.ndarray]
     ) -> VectorCopy:
-        """In memory, from every vector by id (zeros for an id the store had no vector for)."""
+        """In memory, one row per id at its position (zeros for an id the store had no vector for)."""
         return cls(
-            {i: n for n, i in enumerate(chunk_ids)},
-            _aligned(chunk_ids, vectors),
-            {i: n for n, i in enumerate(sentence_ids)},
-            _aligned(sentence_ids, vectors),
+            chunk_position, _aligned(chunk_position, vectors), sentence_position, _aligned(sentence_position, vectors)
         )
 
     @classmethod
@@ -116,11 +113,11 @@ def _similarity(position: Mapping[str, int], matrix: Rows, ids: Sequence[str], v
     return dict(zip(known, (rows @ vector).tolist(), strict=True))
 
 
-def _aligned(ids: Sequence[str], vectors: Mapping[str, np.ndarray]) -> np.ndarray:
+def _aligned(position: Mapping[str, int], vectors: Mapping[str, np.ndarray]) -> np.ndarray:
     dim = len(next(iter(vectors.values()))) if vectors else 0
-    out = np.zeros((len(ids), dim), dtype=np.float32)
-    for i, id_ in enumerate(ids):
+    out = np.zeros((len(position), dim), dtype=np.float32)
+    for id_, row in position.items():
         v = vectors.get(id_)
         if v is not None:
-            out[i] = v
+            out[row] = v
     return out

@@ -35,6 +35,11 @@ def env_for(data: Path) -> dict:
     return {**os.environ, "ASSISTANT_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "TERM": "xterm", "COLUMNS": "200"}
 
 
+def run_cli(args: list[str], data: Path, timeout: int) -> subprocess.CompletedProcess:
+    """`assistant ARGS` with `data` as its data dir; output captured as text."""
+    return subprocess.run([str(SCRIPT), *args], env=env_for(data), capture_output=True, text=True, timeout=timeout)
+
+
 def ids(docs: Path, data: Path) -> tuple[set, set, set, dict]:
     from index.corpus import CorpusIndex
     from index.embedding import SentenceTransformerEmbedder
@@ -64,13 +69,7 @@ def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
     ingest.expect(r"room0(1[3-9]|2\d|3[0-8])")
 
     # A question while the ingest runs is answered at once from the index as it is.
-    ask = subprocess.run(
-        [str(SCRIPT), "ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)],
-        env=env_for(data),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    ask = run_cli(["ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)], data, timeout=180)
     assert ask.returncode == 0, ask.stderr
     assert "another process is updating the index" in ask.stderr
     assert ingest.isalive(), "the ingest finished before it could be killed; make the folder bigger"
@@ -84,45 +83,21 @@ def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
         assert (docs / c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
 
     # After the kill: still answers with valid spans.
-    after = subprocess.run(
-        [str(SCRIPT), "ask", "--json", "What is the door code for room 2?", "--corpus", str(docs)],
-        env=env_for(data),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    after = run_cli(["ask", "--json", "What is the door code for room 2?", "--corpus", str(docs)], data, timeout=300)
     assert after.returncode == 0, after.stderr
     for c in json.loads(after.stdout.splitlines()[-1])["citations"]:
         assert (docs / c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["quote"]
 
     # The next ingest converges: the same chunks, sentences and BM25 entries as a clean ingest, no more.
-    again = subprocess.run(
-        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
-        env=env_for(data),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = run_cli(["ingest", "--json", "--corpus", str(docs)], data, timeout=300)
     assert again.returncode == 0, again.stderr
     clean_data = tmp_path / "clean"
-    clean = subprocess.run(
-        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
-        env=env_for(clean_data),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    clean = run_cli(["ingest", "--json", "--corpus", str(docs)], clean_data, timeout=300)
     assert json.loads(again.stdout)["chunks"] == json.loads(clean.stdout)["chunks"]
     got, want = ids(docs, data), ids(docs, clean_data)
     assert got[0] == want[0] and got[1] == want[1] and got[2] == want[2] == got[0]
     assert {s: e["sha256"] for s, e in got[3].items()} == {s: e["sha256"] for s, e in want[3].items()}
     assert len(got[3]) == FILES
-    settled = subprocess.run(
-        [str(SCRIPT), "ingest", "--json", "--corpus", str(docs)],
-        env=env_for(data),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    settled = run_cli(["ingest", "--json", "--corpus", str(docs)], data, timeout=300)
     summary = json.loads(settled.stdout)
     assert summary["added"] == summary["updated"] == summary["removed"] == [] and summary["unchanged"] == FILES
