@@ -43,7 +43,8 @@ def verify(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -
 
 
 def merge(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -> list[Evidence]:
-    """Join spans of one source that overlap or touch across whitespace; keep best-first order of groups."""
+    """Join spans of one source that overlap or touch across whitespace (on the same page, so a
+    citation names one page); keep best-first order of groups."""
     by_source: dict[str, list[Evidence]] = {}
     for ev in evidence:
         by_source.setdefault(ev.source, []).append(ev)
@@ -54,7 +55,7 @@ def merge(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) ->
         current = items[0]
         for ev in items[1:]:
             gap = text[current.end : ev.start] if ev.start > current.end else ""
-            if ev.start - current.end <= MAX_MERGE_GAP and not gap.strip():
+            if ev.start - current.end <= MAX_MERGE_GAP and not gap.strip() and ev.page == current.page:
                 start, end = current.start, max(current.end, ev.end)
                 current = Evidence(source, start, end, text[start:end], max(current.score, ev.score), current.page)
             else:

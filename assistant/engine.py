@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import citations, extractive, verify
+from assistant import answerable, asks, citations, extractive, prompts, verify
 from assistant.citations import Evidence
 from assistant.config import Settings
 from assistant.extractive import Ranked
@@ -16,6 +16,7 @@ from assistant.llm import Drafter, LlmError, OnToken, OpenAILikeDrafter
 from assistant.prompts import EMPTY_QUESTION, NOT_COVERED, REFUSAL
 from assistant.types import Answer, Citation
 from assistant.verify import Passage
+from index import speakers
 from index.chunking import sentences_of
 from index.corpus import CorpusIndex
 from index.embedding import Embedder, SentenceTransformerEmbedder
@@ -101,7 +102,7 @@ class Engine:
             return replace(fallback, llm_error=str(exc))
         trace = {**fallback.trace, "draft": draft}
         if is_refusal(draft):
-            return Answer(question, NOT_COVERED, abstained=True, mode="llm", trace=trace)
+            return Answer(question, NOT_COVERED, abstained=True, mode="llm", trace=trace, related=fallback.related)
         passages = [
             Passage(
                 i,
@@ -156,40 +157,109 @@ class Engine:
         hits: list[Hit],
         *,
         keyword_weight: float = extractive.ANSWER_KEYWORD_WEIGHT,
-        margin: float = extractive.MARGIN,
+        keep_ratio: float | None = None,
         exclude: frozenset[Span] = frozenset(),
     ) -> Answer:
-        """The extractive answer from retrieved `hits`: best sentences, verified and cited, or an abstention."""
+        """The extractive answer from retrieved `hits`: the sentences that carry the answer,
+        verified and cited; or an abstention, with related passages when the documents touch
+        the question without answering it."""
+        settings = self.settings
+        keep_ratio = answerable.KEEP_RATIO if keep_ratio is None else keep_ratio
+        ask = asks.ask_of(question)
         ranked = extractive.rank(hits, keyword_weight)
-        allowed = [r for r in ranked if _span(r) not in exclude]
-        chosen = extractive.choose(allowed, self.settings.min_score, self.settings.max_sentences, margin)
-        valid, invalid = citations.verify(extractive.as_evidence(chosen), self.text_of)
-        reasons = _reasons(
-            ranked, allowed, chosen, invalid, self.settings.min_score, self.settings.max_sentences, margin
-        )
-        trace = self._trace(hits, ranked, reasons, keyword_weight, margin)
+        near = answerable.Neighbourhood(hits)
+        reasons: dict[str, str] = {}
+        allowed = []
+        for r in ranked:
+            sentence = r.hit.sentence
+            if _span(r) in exclude:
+                reasons[sentence.id] = EXCLUDED
+            elif ask.speaker and sentence.speaker and not speakers.matches(ask.speaker, sentence.speaker):
+                reasons[sentence.id] = f"said by {sentence.speaker}, not {ask.speaker}"
+            else:
+                allowed.append(r)
+        scored = _prefer(ask, answerable.score(ask, allowed, near))
+        pool = scored[: settings.max_sentences]
+        chosen = answerable.choose(pool, near, settings.max_sentences, keep_ratio)
+        if ask.speaker and any(_by(ask, s) for s in chosen):
+            chosen = [s for s in chosen if _by(ask, s)]  # their words, not the narration beside them
+        # A name written out ("who is Daryl Gates") or a quote of the person asked about is
+        # strong evidence even where a short question's cosine is low.
+        named = bool(chosen) and (_names_subject(ask, chosen[0]) or _by(ask, chosen[0]))
+        verdict = answerable.check(ask, pool, chosen, near) if chosen else None
+        near_miss = False  # on topic, but the evidence doesn't answer: show related passages
+        if not chosen:
+            outcome = "nothing retrieved"
+        elif chosen[0].ranked.hit.dense < settings.min_score and not named:
+            outcome = f"abstained: top cosine {chosen[0].ranked.hit.dense:.3f} < {settings.min_score:.3f}"
+        elif verdict is not None and not verdict.answerable and not named:
+            outcome, near_miss = "abstained: " + _lacks(verdict), True
+        else:
+            outcome = ""
+        quoted = [] if outcome else chosen
+        valid, invalid = citations.verify(_evidence(quoted), self.text_of)
+        stale = {(e.source, e.start, e.end) for e in invalid}
+        quoted_ids = {s.id for s in quoted}
+        for s in scored:
+            if s.id in quoted_ids:
+                reasons[s.id] = STALE if _span(s.ranked) in stale else QUOTED
+            elif outcome:
+                reasons[s.id] = outcome
+            elif s in pool:
+                reasons[s.id] = f"chance {s.p:.2f} < {keep_ratio:g} × the best's {chosen[0].p:.2f}"
+            else:
+                reasons[s.id] = f"below the top {settings.max_sentences}"
+        trace = self._trace(hits, ranked, scored, reasons, keyword_weight, keep_ratio, ask, verdict)
+        if near_miss and verdict is not None:
+            related = self._related(pool)
+            if related:
+                text = prompts.missing(ask, verdict, " ".join(c.quote for c in related))
+                return Answer(question, text, abstained=True, related=tuple(related), trace=trace)
         if not valid:
             return Answer(question, NOT_COVERED, abstained=True, trace=trace)
         cites = citations.number(citations.merge(valid, self.text_of))
         return Answer(question, citations.quoted_answer(cites), tuple(cites), trace=trace)
 
+    def _related(self, pool: Sequence[answerable.Scored]) -> list[Citation]:
+        """The closest passages of an abstention, checked like citations, best first."""
+        valid, _ = citations.verify(_evidence(pool), self.text_of)
+        return citations.number(citations.merge(valid, self.text_of))
+
     def _trace(
         self,
         hits: Sequence[Hit],
         ranked: Sequence[Ranked],
+        scored: Sequence[answerable.Scored],
         reasons: dict[str, str],
         keyword_weight: float,
-        margin: float,
+        keep_ratio: float,
+        ask: asks.Ask,
+        verdict: answerable.Verdict | None,
     ) -> dict[str, Any]:
-        """What `/why` and the eval report show: the weights used, hits, and every candidate
-        sentence's scores with the reason it was quoted or not."""
+        """What `/why` and the eval report show: the weights used, hits, the question's ask,
+        and every candidate sentence's scores with the reason it was quoted or not."""
         settings = self.settings
+        chance = {s.id: s.p for s in scored}
+        # The first-order best (so sentences set aside, e.g. quoted earlier, still show), by chance.
+        shown = {r.hit.sentence.id: r for r in ranked[:TRACE_SENTENCES]}
+        shown.update({s.id: s.ranked for s in scored[: settings.max_sentences]})
+        candidates = sorted(shown.values(), key=lambda r: -chance.get(r.hit.sentence.id, -1.0))
         return {
             "weights": {
                 "sentence_share": self.weights.sentence_share,
                 "passage_keyword": self.weights.keyword,
                 "sentence_keyword": keyword_weight,
-                "margin": margin,
+                "keep_ratio": keep_ratio,
+            },
+            "ask": {"kind": ask.kind, "names": list(ask.names), "subject": ask.subject, "speaker": ask.speaker},
+            "answerable": None
+            if verdict is None
+            else {
+                "probability": round(verdict.probability, 4),
+                "threshold": answerable.ANSWERABLE_THRESHOLD,
+                "features": verdict.features,
+                "missing_names": list(verdict.missing_names),
+                "missing_kind": verdict.missing_kind,
             },
             "hits": [
                 {
@@ -212,11 +282,13 @@ class Engine:
                     "score": round(r.score, 4),
                     "dense": round(r.hit.dense, 4),
                     "keyword": round(r.hit.keyword, 4),
+                    "chance": round(chance[r.hit.sentence.id], 4) if r.hit.sentence.id in chance else None,
+                    "speaker": r.hit.sentence.speaker,
                     "chosen": reasons[r.hit.sentence.id] == QUOTED,
                     "reason": reasons[r.hit.sentence.id],
                     "text": r.hit.sentence.text,
                 }
-                for r in ranked[:TRACE_SENTENCES]
+                for r in candidates
             ],
             "rejected": [
                 {
@@ -242,34 +314,36 @@ def _span(r: Ranked) -> Span:
     return (r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end)
 
 
-def _reasons(
-    ranked: Sequence[Ranked],
-    allowed: Sequence[Ranked],
-    chosen: Sequence[Ranked],
-    invalid: Sequence[Evidence],
-    min_score: float,
-    max_sentences: int,
-    margin: float,
-) -> dict[str, str]:
-    """Why each candidate sentence was quoted or not, as the engine decided it."""
-    allowed_ids = {r.hit.sentence.id for r in allowed}
-    chosen_ids = {r.hit.sentence.id for r in chosen}
-    stale = {(e.source, e.start, e.end) for e in invalid}
-    top = allowed[0] if allowed else None
-    out = {}
-    for r in ranked:
-        sid = r.hit.sentence.id
-        if sid not in allowed_ids:
-            out[sid] = EXCLUDED
-        elif sid in chosen_ids:
-            out[sid] = STALE if _span(r) in stale else QUOTED
-        elif top is not None and top.hit.dense < min_score:
-            out[sid] = f"abstained: top cosine {top.hit.dense:.3f} < {min_score:.3f}"
-        elif top is not None and r.score < top.score - margin:
-            out[sid] = f"more than {margin:.2f} below the best"
-        else:
-            out[sid] = f"below the top {max_sentences}"
-    return out
+def _evidence(items: Sequence[answerable.Scored]) -> list[Evidence]:
+    return extractive.as_evidence([s.ranked for s in items])
+
+
+def _prefer(ask: asks.Ask, scored: list[answerable.Scored]) -> list[answerable.Scored]:
+    """Sentences by the person whose words are asked for, and sentences naming the subject of
+    "who is X", ahead of the rest (each group best first)."""
+    return sorted(scored, key=lambda s: not (_by(ask, s) or _names_subject(ask, s)))
+
+
+def _by(ask: asks.Ask, s: answerable.Scored) -> bool:
+    """The sentence is a quotation of the person whose words the question asks for."""
+    return bool(ask.speaker) and speakers.matches(ask.speaker or "", s.ranked.hit.sentence.speaker)
+
+
+def _names_subject(ask: asks.Ask, s: answerable.Scored) -> bool:
+    """A "who/what is X" question whose X is a name (capitalised) written out in this sentence:
+    an exact match of a name is strong evidence even when the short question's cosine is low."""
+    subject = ask.subject
+    if not subject or not any(w[:1].isupper() for w in subject.split()):
+        return False
+    return subject.lower() in s.ranked.hit.sentence.text.lower()
+
+
+def _lacks(verdict: answerable.Verdict) -> str:
+    if verdict.missing_kind:
+        return f"no sentence gives {asks.WANTED[verdict.missing_kind]}"
+    if verdict.missing_names:
+        return f"the evidence lacks {', '.join(verdict.missing_names)} (chance {verdict.probability:.2f})"
+    return f"chance it answers {verdict.probability:.2f} < {answerable.ANSWERABLE_THRESHOLD:.2f}"
 
 
 def is_refusal(draft: str) -> bool:

@@ -29,6 +29,10 @@ class GoldQuestion:
     doc: str
     answerable: bool
     answers: tuple[tuple[str, int], ...] = ()
+    # Our own set (eval/own) sorts questions: "near-miss" and its answerable "twin", "who-is",
+    # and "said" (answers are the speaker's words, `others` everybody else's quotes).
+    category: str = ""
+    others: tuple[tuple[str, int], ...] = ()
 
 
 def load_questions(path: Path) -> list[GoldQuestion]:
@@ -38,7 +42,12 @@ def load_questions(path: Path) -> list[GoldQuestion]:
             if line.strip():
                 r = json.loads(line)
                 answers = tuple((a["text"], int(a["start"])) for a in r.get("answers", []))
-                out.append(GoldQuestion(r["id"], r["question"], r["doc"], bool(r["answerable"]), answers))
+                others = tuple((a["text"], int(a["start"])) for a in r.get("others", []))
+                out.append(
+                    GoldQuestion(
+                        r["id"], r["question"], r["doc"], bool(r["answerable"]), answers, r.get("category", ""), others
+                    )
+                )
     return out
 
 
@@ -116,7 +125,23 @@ def judge(q: GoldQuestion, answer: Answer, text_of: Callable[[str], str | None])
             cited_gold=any(covers_gold(c, q.doc, q.answers) for c in cites),
             precise_citations=sum(citation_precise(c, q.doc, q.answers, text) for c in cites),
         )
+    if q.category:
+        verdict["category"] = q.category
+    if q.category == "who-is":
+        verdict["named"] = not answer.abstained and any(_mentions(c["quote"], q.answers) for c in cites)
+    if q.category == "said":
+        verdict["speaker_quoted"] = any(_overlaps(c, q.doc, q.answers) for c in cites)
+        verdict["other_speaker"] = any(_overlaps(c, q.doc, q.others) for c in cites)
     return verdict
+
+
+def _mentions(quote: str, gold: Sequence[tuple[str, int]]) -> bool:
+    return any(normalize(t) in normalize(quote) for t, _ in gold)
+
+
+def _overlaps(c: dict, doc: str, spans: Sequence[tuple[str, int]]) -> bool:
+    """The citation shares text with one of the gold spans."""
+    return c["source"] == doc and any(c["start"] < s + len(t) and s < c["end"] for t, s in spans)
 
 
 def summarize(verdicts: Iterable[dict[str, Any]]) -> dict[str, float | int]:
@@ -143,6 +168,22 @@ def summarize(verdicts: Iterable[dict[str, Any]]) -> dict[str, float | int]:
         "citation_precision": sum(v["precise_citations"] for v in ans) / ans_cites if ans_cites else float("nan"),
         "unanswerable_abstained": share(una, lambda v: v["abstained"]),
         "false_abstention": share(ans, lambda v: v["abstained"]),
+        **_categories(vs, share),
+    }
+
+
+def _categories(vs: list[dict[str, Any]], share: Callable) -> dict[str, float]:
+    """Figures for our own set's kinds of question (NaN when there are none of a kind)."""
+    of = {c: [v for v in vs if v.get("category") == c] for c in ("near-miss", "twin", "who-is", "said")}
+    if not any(of.values()):
+        return {}
+    answered = [v for v in of["said"] if not v["abstained"]]
+    return {
+        "near_miss_refused": share(of["near-miss"], lambda v: v["abstained"]),
+        "twin_refused": share(of["twin"], lambda v: v["abstained"]),
+        "who_is_named": share(of["who-is"], lambda v: v["named"]),
+        "said_no_other_speaker": share(answered, lambda v: not v["other_speaker"]),
+        "said_speaker_quoted": share(of["said"], lambda v: v["speaker_quoted"]),
     }
 
 
@@ -156,6 +197,11 @@ METRICS = [
     ("citation_precision", "citation precision"),
     ("unanswerable_abstained", "unanswerable abstained"),
     ("false_abstention", "false abstention on answerable"),
+    ("near_miss_refused", "near misses refused"),
+    ("twin_refused", "their answerable twins refused"),
+    ("who_is_named", "who-is answered with the naming sentence"),
+    ("said_no_other_speaker", "what-did-X-say quoting no other speaker"),
+    ("said_speaker_quoted", "what-did-X-say quoting X"),
 ]
 
 
@@ -166,7 +212,9 @@ def table(groups: dict[str, dict[str, float | int]]) -> str:
     counts = " | ".join(f"{groups[n]['answerable']} / {groups[n]['unanswerable']}" for n in names)
     lines.append(f"| questions (answerable / unanswerable) | {counts} |")
     for key, label in METRICS:
-        lines.append(f"| {label} | " + " | ".join(f"{groups[n][key]:.3f}" for n in names) + " |")
+        if key not in groups.get("all", groups[names[0]]):
+            continue
+        lines.append(f"| {label} | " + " | ".join(f"{groups[n].get(key, float('nan')):.3f}" for n in names) + " |")
     return "\n".join(lines)
 
 

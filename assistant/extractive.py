@@ -1,9 +1,8 @@
-"""Extractive answering: rank the sentences of the retrieved chunks, quote the best.
+"""Extractive answering: the candidate sentences of the retrieved chunks, in a first order.
 
 A sentence ranks by its cosine similarity to the question plus a share of its BM25
-score; whether to answer at all is decided by the best sentence's cosine similarity
-alone, because that is an absolute measure (BM25 is scaled per question).
-The numbers were fitted on the Normans questions only (eval/fit.py).
+score (fitted on the Normans questions only, eval/fit.py); `assistant.answerable` then
+judges which of them carry the answer.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from index.search import Hit, SentenceHit
 ANSWER_KEYWORD_WEIGHT = (
     0.4  # BM25 share in a sentence's answer score (retrieval uses index.search.PASSAGE_KEYWORD_WEIGHT)
 )
-MARGIN = 1.0  # further sentences must score within this of the best (1.0: no limit, fitted)
 
 
 @dataclass(frozen=True)
@@ -39,14 +37,6 @@ def rank(hits: Sequence[Hit], keyword_weight: float = ANSWER_KEYWORD_WEIGHT) -> 
                     sh, hit.chunk.page_at(sh.sentence.start), sh.dense + keyword_weight * sh.keyword
                 )
     return sorted(seen.values(), key=lambda r: -r.score)
-
-
-def choose(ranked: Sequence[Ranked], min_score: float, max_sentences: int, margin: float = MARGIN) -> list[Ranked]:
-    """The best sentences, or none when even the best is not similar enough to the question."""
-    if not ranked or ranked[0].hit.dense < min_score:
-        return []
-    floor = ranked[0].score - margin
-    return [r for r in ranked if r.score >= floor][:max_sentences]
 
 
 def as_evidence(chosen: Sequence[Ranked]) -> list[Evidence]:

@@ -1,7 +1,23 @@
 """Fixed phrases and prompts, in one place so they can be read and changed together."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from index.text import WORD, content_words
+
+if TYPE_CHECKING:
+    from assistant.answerable import Verdict
+    from assistant.asks import Ask
+
 NOT_COVERED = "The documents don't cover this question, so I can't answer it from them."
 EMPTY_QUESTION = "Ask a question about the documents."
+# An abstention on a question the documents touch but don't answer; {mentioned} is what they do mention.
+MENTION_NOT_KIND = "The documents mention {mentioned} but don't say {wh}."
+MENTION_NOT_NAMES = "The documents mention {mentioned} but say nothing about {missing}."
+RELATED_HEADING = "Related passages (they don't answer the question):"
+RELATED_NOT_ANSWER = "The documents have passages related to this question, but none of them answers it."
 
 # The LLM must say exactly this when the sources don't answer; the engine turns it into an abstention.
 REFUSAL = "The sources do not answer this question."
@@ -20,3 +36,39 @@ SOURCES_TEMPLATE = """Sources:
 Question: {question}"""
 
 SOURCE_LINE = "[{n}] ({source}) {text}"
+
+
+def missing(ask: Ask, verdict: Verdict, related: str) -> str:
+    """The abstention text for a near miss: what the documents mention, and what they don't say."""
+    seen = {w.lower() for w in WORD.findall(related)}
+    mentioned = [n for n in ask.names if n.lower() in seen and n not in verdict.missing_names]
+    if not mentioned:
+        lacking = {n.lower() for n in verdict.missing_names}
+        mentioned = list(dict.fromkeys(w for w in content_words(ask.question) if w in seen and w not in lacking))[:3]
+    if not mentioned:
+        return RELATED_NOT_ANSWER
+    phrase = _join(_runs(ask.question, mentioned))
+    if verdict.missing_kind and ask.wh:
+        return MENTION_NOT_KIND.format(mentioned=phrase, wh=ask.wh.lower())
+    if verdict.missing_names:
+        return MENTION_NOT_NAMES.format(mentioned=phrase, missing=_join(_runs(ask.question, verdict.missing_names)))
+    return RELATED_NOT_ANSWER
+
+
+def _runs(question: str, words: Sequence[str]) -> list[str]:
+    """`words` as the question writes them, adjacent ones joined ("Charlie Beck", not "Charlie", "Beck")."""
+    wanted = {w.lower() for w in words}
+    runs: list[list[str]] = []
+    last_end = -2
+    for m in WORD.finditer(question):
+        if m.group(0).lower() in wanted:
+            if runs and question[last_end : m.start()].strip() == "":
+                runs[-1].append(m.group(0))
+            else:
+                runs.append([m.group(0)])
+            last_end = m.end()
+    return list(dict.fromkeys(" ".join(r) for r in runs))
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

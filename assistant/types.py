@@ -34,7 +34,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer whose text carries `[n]` markers, or an abstention with no citations."""
+    """An answer whose text carries `[n]` markers, or an abstention with no citations (and
+    perhaps `related` passages that touch the question without answering it)."""
 
     question: str
     text: str
@@ -44,6 +45,7 @@ class Answer:
     dropped: tuple[str, ...] = ()
     llm_error: str | None = None
     trace: dict[str, Any] = field(default_factory=dict, compare=False)
+    related: tuple[Citation, ...] = ()  # an abstention's closest passages: on topic, not an answer
 
     def to_json(self) -> dict[str, Any]:
         """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
@@ -54,6 +56,8 @@ class Answer:
             "mode": self.mode,
             "citations": [c.to_json() for c in self.citations],
         }
+        if self.related:
+            out["related"] = [c.to_json() for c in self.related]
         if self.dropped:
             out["dropped"] = list(self.dropped)
         if self.llm_error:

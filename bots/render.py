@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assistant.prompts import RELATED_HEADING
 from assistant.types import Answer
 
 if TYPE_CHECKING:
@@ -11,16 +12,19 @@ if TYPE_CHECKING:
 
 
 def render_text(answer: Answer) -> str:
-    """The answer, then numbered sources with file, offsets and the quoted passage."""
+    """The answer, then numbered sources with file, offsets and the quoted passage (for an
+    abstention, the related passages, marked as not answering)."""
     lines = [answer.text]
     if answer.dropped:
         lines += ["", "Left out, not supported by the sources:"] + [f"  - {d}" for d in answer.dropped]
     if answer.citations:
         lines += ["", "Sources:"]
-        for c in answer.citations:
-            where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
-            lines.append(f"  [{c.n}] {where}")
-            lines.append(f"      {' '.join(c.quote.split())}")
+    elif answer.related:
+        lines += ["", RELATED_HEADING]
+    for c in answer.citations or answer.related:
+        where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
+        lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")
+        lines.append(f"      {' '.join(c.quote.split())}")
     return "\n".join(lines) + "\n"
 
 

@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.text import Text
 
+from assistant.asks import WANTED
 from assistant.conversation import Resolved, Turn
 from assistant.engine import Engine
+from assistant.prompts import RELATED_HEADING
 from assistant.session import Session
 from assistant.types import Answer
 from bots.progress import sync_with_progress
@@ -135,23 +137,26 @@ def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
         out.append("\n\nLeft out, not supported by the sources:", style="yellow")
         for sentence in answer.dropped:
             out.append(f"\n  - {sentence}", style="dim")
-    if answer.citations:
+    if answer.citations or answer.related:
         out.append("\n\n")
         out.append_text(render_sources(answer, full=False))
     return out
 
 
 def render_sources(answer: Answer, full: bool) -> Text:
+    """Numbered sources; for an abstention, the related passages, marked as not an answer."""
     out = Text()
-    if not answer.citations:
+    if answer.related:
+        out.append(RELATED_HEADING + "\n", style="yellow")
+    elif not answer.citations:
         out.append("No sources: the answer quotes nothing.")
         return out
-    for c in answer.citations:
+    for c in answer.citations or answer.related:
         page = f", page {c.page}" if c.page is not None else ""
-        out.append(f"[{c.n}] ", style="bold cyan")
+        out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
         out.append(f"{c.source}:{c.start}-{c.end}{page}", style="bold")
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
-        out.append(f"\n    {quote}\n", style="green")
+        out.append(f"\n    {quote}\n", style="green" if answer.citations else "dim")
     out.rstrip()
     return out
 
@@ -186,6 +191,17 @@ def render_why(turn: Turn) -> Text:
     if not trace.get("hits"):
         out.append("\nNothing was retrieved.")
         return out
+    verdict = trace.get("answerable")
+    if verdict:
+        f = verdict["features"]
+        out.append(
+            f"\nAnswerable? chance {verdict['probability']:.2f} (needs {verdict['threshold']:.2f}) from best cosine "
+            f"{f['dense']:.3f}, {f['missing_names']:.0f} of the question's names missing"
+            + (f" ({', '.join(verdict['missing_names'])})" if verdict["missing_names"] else "")
+            + (f"; no sentence gives {WANTED[verdict['missing_kind']]}" if verdict["missing_kind"] else "")
+            + "\n",
+            style="bold",
+        )
     w = trace["weights"]
     share = w["sentence_share"]
     out.append(
@@ -199,13 +215,15 @@ def render_why(turn: Turn) -> Text:
         out.append(f"  {i}. {h['score']:.3f}  dense {dense:>3} bm25 {kw:>3}  {h['source']}:{h['start']}-{h['end']}  ")
         out.append(short(h.get("preview", ""), 70) + "\n", style="dim")
     out.append(
-        f"Sentences (score = cosine + {w['sentence_keyword']:g} × BM25; an answer needs top cosine ≥ "
-        f"{trace['min_score']:.3f}; at most {trace['max_sentences']} quoted):\n",
+        f"Sentences by their chance of holding the answer (first order: cosine + {w['sentence_keyword']:g} × BM25; "
+        f"an answer needs top cosine ≥ {trace['min_score']:.3f}; at most {trace['max_sentences']} quoted, "
+        f"further ones at ≥ {w['keep_ratio']:g} × the best's chance):\n",
         style="bold",
     )
     for s in trace.get("sentences", [])[:WHY_SENTENCES]:
         mark, style = ("✓", "green") if s["chosen"] else ("✗", "red")
-        out.append(f"  {mark} {s['score']:.3f} (cos {s['dense']:.3f}, bm25 {s['keyword']:.2f}) ", style=style)
+        chance = f"{s['chance']:.2f}" if s.get("chance") is not None else "  - "
+        out.append(f"  {mark} {chance} (cos {s['dense']:.3f}, bm25 {s['keyword']:.2f}) ", style=style)
         out.append(f"{s['source']}:{s['start']}-{s['end']} {short(s.get('text', ''), 80)}  ")
         out.append(f"[{s['reason']}]\n", style="dim")
     reasons = trace.get("dropped_reasons", [])

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index import sentences
+from index import sentences, speakers
 from index.documents import Document
 
 Span = tuple[int, int]
@@ -31,6 +31,7 @@ class Chunk:
     page: int | None = None
     sentences: tuple[Span, ...] = ()
     page_breaks: tuple[int, ...] = ()  # offsets inside the chunk where a new page begins
+    speakers: tuple[str, ...] = ()  # who said each sentence ("" unless quoted); empty when nobody is quoted
 
     def page_at(self, offset: int) -> int | None:
         """The page holding document offset `offset` (within this chunk); None if unpaged."""
@@ -48,6 +49,7 @@ class Sentence:
     start: int
     end: int
     text: str
+    speaker: str = ""  # who said it, when the sentence is a quotation (index.speakers)
 
 
 def chunk_id(source: str, start: int, end: int, text: str) -> str:
@@ -58,9 +60,10 @@ def chunk_id(source: str, start: int, end: int, text: str) -> str:
 def sentences_of(c: Chunk) -> list[Sentence]:
     """The sentences inside chunk `c`, with ids that don't depend on which chunk holds them."""
     out = []
-    for s, e in c.sentences:
+    for i, (s, e) in enumerate(c.sentences):
         text = c.text[s - c.start : e - c.start]
-        out.append(Sentence(chunk_id(c.source, s, e, text), c.source, s, e, text))
+        speaker = c.speakers[i] if i < len(c.speakers) else ""
+        out.append(Sentence(chunk_id(c.source, s, e, text), c.source, s, e, text, speaker))
     return out
 
 
@@ -95,6 +98,7 @@ def chunk(
     pieces: list[tuple[Span, int]] = []
     for span, size in zip(spans, sizes, strict=True):
         pieces.extend(_cut(doc.text, span, size, max_tokens))
+    said = dict(zip((p[0] for p in pieces), speakers.attribute(doc.text, [p[0] for p in pieces]), strict=True))
 
     chunks: list[Chunk] = []
     i = 0
@@ -103,7 +107,7 @@ def chunk(
         while j < len(pieces) and (j == i or total + pieces[j][1] <= max_tokens):
             total += pieces[j][1]
             j += 1
-        chunks.append(_make(doc, [p[0] for p in pieces[i:j]]))
+        chunks.append(_make(doc, [p[0] for p in pieces[i:j]], said))
         if j >= len(pieces):
             break
         # Step back for overlap, but always move forward.
@@ -111,12 +115,23 @@ def chunk(
     return chunks
 
 
-def _make(doc: Document, spans: list[Span]) -> Chunk:
+def _make(doc: Document, spans: list[Span], said: dict[Span, str]) -> Chunk:
     start, end = spans[0][0], spans[-1][1]
     text = doc.text[start:end]
     page = page_of(doc, start)
     breaks = tuple(p for p in doc.page_starts if start < p < end)
-    return Chunk(chunk_id(doc.source, start, end, text), doc.source, start, end, text, page, tuple(spans), breaks)
+    who = tuple(said.get(s, "") for s in spans)
+    return Chunk(
+        chunk_id(doc.source, start, end, text),
+        doc.source,
+        start,
+        end,
+        text,
+        page,
+        tuple(spans),
+        breaks,
+        who if any(who) else (),
+    )
 
 
 def page_of(doc: Document, offset: int) -> int | None:

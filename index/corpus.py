@@ -21,7 +21,9 @@ from index.store import Store
 from index.sync import OnBatch, OnFile, SyncReport, sync
 from index.texts import TextCache
 
-LAYOUT = 2  # what a stored vector means; 2: chunk vectors are the mean of their sentences
+# What a stored index holds; a new layout re-indexes. 2: chunk vectors are the mean of their
+# sentences; 3: chunks record each quoted sentence's speaker.
+LAYOUT = 3
 
 
 def index_key(root: Path, model: str, chunk_tokens: int) -> str:

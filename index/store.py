@@ -220,6 +220,8 @@ def _chunk_metadata(c: Chunk) -> dict:
     if c.page is not None:
         meta["page"] = c.page
         meta["page_breaks"] = json.dumps(c.page_breaks)
+    if c.speakers:
+        meta["speakers"] = json.dumps(c.speakers)
     return meta
 
 
@@ -233,4 +235,5 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
         page=meta.get("page"),
         sentences=tuple(tuple(s) for s in json.loads(meta.get("sentences", "[]"))),
         page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
+        speakers=tuple(json.loads(meta.get("speakers", "[]"))),
     )

@@ -12,8 +12,12 @@ SCRIPT = Path(sys.executable).parent / "assistant"  # the console script pip ins
 
 BECK = "What did Chief Beck say about working with Homeland Security?"
 HOMELAND = "We are not going to work in conjunction with Homeland Security on deportation efforts."
-ELECTION = "We have not changed because of the election on Tuesday."
 FOLLOW_UP = "Did the election change anything for his department?"
+# What the follow-up is answered with: the reporter's sentence that says it outright.
+RESULTS = (
+    "As a final vote of confidence, Chief Beck reminded citizens that the election’s results haven’t suddenly "
+    "changed the way the LAPD does their job."
+)
 OFF_TOPIC = ["Who won the 2020 World Series?", "What is the capital of France?", "How do I bake sourdough bread?"]
 
 # An LLM reply: one supported sentence, one fabricated number, and a citation of a source that doesn't exist.

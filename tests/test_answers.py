@@ -88,3 +88,33 @@ def test_a_big_index_without_the_dense_sentence_retriever_answers_the_same(engin
     after = engine.answer(question)
     assert_cites(after, source=ARTICLE, contains=expected)
     assert [(c.start, c.end) for c in after.citations] == [(c.start, c.end) for c in before.citations]
+
+
+def test_an_on_topic_question_the_article_does_not_answer_lists_related_passages(engine):
+    answer = engine.answer("How long has Charlie Beck been the LAPD's chief?")
+    data = answer.to_json()
+    assert data["abstained"] is True and data["citations"] == []
+    assert "Charlie Beck" in data["answer"] and "how long" in data["answer"]
+    text = (engine.index.root / ARTICLE).read_text(encoding="utf-8")
+    assert data["related"] and all(text[r["start"] : r["end"]] == r["quote"] for r in data["related"])
+    assert any("Beck" in r["quote"] for r in data["related"])
+    from bots.render import render_text
+
+    shown = render_text(answer)
+    assert "Related passages (they don't answer the question):" in shown and "Sources:" not in shown
+
+
+def test_who_is_a_person_the_article_names_is_answered_with_the_naming_sentence(engine):
+    answer = engine.answer("Who is Daryl Gates?")
+    assert_cites(answer, source=ARTICLE, contains="mandated by then-chief Daryl Gates")
+
+
+def test_what_a_speaker_said_quotes_that_speaker_and_nobody_else(engine):
+    answer = engine.answer("What did the Sheriff's Department say about immigration status?")
+    assert_cites(answer, source=ARTICLE, contains="We never ask about immigration status.")
+    assert not any("solely based on somebody’s immigration status" in c.quote for c in answer.citations)
+    speakers = {s["speaker"] for s in answer.trace["sentences"] if s["chosen"]}
+    assert speakers == {"Capt. Jeff Scroggin, a spokesman for the Sheriff’s Department"}  # read back from the index
+    beck = engine.answer(BECK)
+    assert_cites(beck, source=ARTICLE, contains=HOMELAND)
+    assert all("Scroggin" not in c.quote and "never ask" not in c.quote for c in beck.citations)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from data import ARTICLE, BECK, ELECTION, HOMELAND, SCRIPT
+from data import ARTICLE, BECK, HOMELAND, RESULTS, SCRIPT
 from fake_llm import FakeLLM
 
 pytestmark = pytest.mark.slow
@@ -93,19 +93,20 @@ def test_chat_in_a_pseudo_terminal(tmp_path, corpus):
         child.expect_exact(PROMPT)
         follow = plain(child.before)
         assert "taking this as about: Chief Beck" in follow
-        assert ELECTION in follow
-        n = re.search(r"\[(\d+)\] " + re.escape(f"{ARTICLE}:2605-2660"), follow)
-        assert n, follow  # the election sentence is cited with its exact span
-        assert ELECTION in (corpus / ARTICLE).read_text(encoding="utf-8")[2605:2660]
+        assert RESULTS in follow
+        span = f"{ARTICLE}:2407-2552"
+        n = re.search(r"\[(\d+)\] " + re.escape(span), follow)
+        assert n, follow  # the sentence is cited with its exact span
+        assert (corpus / ARTICLE).read_text(encoding="utf-8")[2407:2552] == RESULTS
 
         child.sendline("/sources")
         child.expect_exact(PROMPT)
-        assert ELECTION in plain(child.before) and f"{ARTICLE}:2605-2660" in plain(child.before)
+        assert RESULTS in plain(child.before) and span in plain(child.before)
 
         child.sendline(f"/open {n.group(1)}")
         child.expect_exact(PROMPT)
         opened = plain(child.before)
-        assert f">>{ELECTION}<<" in opened and "This is the same LAPD you had Monday" in opened
+        assert f">>{RESULTS}<<" in opened
 
         child.sendline("/why")
         child.expect_exact(PROMPT)
@@ -144,6 +145,6 @@ def test_chat_reads_questions_from_a_pipe_as_plain_text(tmp_path, corpus):
     out = proc.stdout
     assert "\x1b" not in out  # no escape codes in a pipe
     assert out.splitlines()[0].startswith("1 documents, ")
-    assert HOMELAND in out and ELECTION in out
+    assert HOMELAND in out and RESULTS in out
     assert f"[1] {ARTICLE}:" in out
     assert "The documents don't cover this question" in out

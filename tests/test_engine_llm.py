@@ -120,3 +120,16 @@ def test_tokens_reach_on_token_and_the_verified_answer_follows(engine, drafter):
     drafter.replies[:] = [GOOD]
     answer = engine.answer(BECK, on_token=tokens.append)
     assert "".join(tokens).strip() == GOOD and answer.mode == "llm"
+
+
+def test_on_a_near_miss_the_models_refusal_wins_and_the_fallback_is_guarded(engine, drafter):
+    from assistant.prompts import REFUSAL
+
+    tenure = "How long has Charlie Beck been the LAPD's chief?"
+    refused = ask(engine, drafter, REFUSAL, question=tenure)
+    assert refused.abstained and refused.mode == "llm" and not refused.citations
+    assert refused.related and all(engine.text_of(ARTICLE)[r.start : r.end] == r.quote for r in refused.related)
+    # The model answers with nothing the sources support: the extractive fallback, itself a near-miss abstention.
+    fallback = ask(engine, drafter, "Charlie Beck has been chief for 12 years [1].", question=tenure)
+    assert fallback.abstained and fallback.mode == "extractive" and not fallback.citations
+    assert "don't say how long" in fallback.text and fallback.related

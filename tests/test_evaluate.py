@@ -101,3 +101,29 @@ def test_judge_and_summarize_on_a_right_answer_a_wrong_one_and_an_abstention():
     assert math.isclose(m["citation_recall"], 1 / 3)
     assert math.isclose(m["citation_precision"], 1 / 3)
     assert m["unanswerable_abstained"] == 1.0 and math.isclose(m["false_abstention"], 1 / 3)
+
+
+def test_our_own_categories_near_misses_who_is_and_what_did_x_say():
+    said = (("The Normans came from Normandy.", TEXT.index("The Normans came")),)
+    other = (("They spoke French.", TEXT.index("They spoke")),)
+    near = GoldQuestion("n1", "How many Normans came?", "n.txt", False, (), "near-miss")
+    twin = GoldQuestion("t1", "Where did the Normans come from?", "n.txt", True, GOLD, "twin")
+    who = GoldQuestion("w1", "Who was Rollo?", "n.txt", True, (("Rollo", 0),), "who-is")
+    quote = GoldQuestion("s1", "What did they say?", "n.txt", True, said, "said", other)
+    refused = Answer("q", "no", abstained=True)
+    verdicts = [
+        judge(near, refused, DOCS.get),
+        judge(near, Answer("q", "x [1]", (cite("They spoke French."),)), DOCS.get),
+        judge(twin, refused, DOCS.get),
+        judge(twin, Answer("q", "x [1]", (cite("The Normans came from Normandy."),)), DOCS.get),
+        judge(who, Answer("q", "x [1]", (cite("Rollo led the Norse."),)), DOCS.get),
+        judge(who, Answer("q", "x [1]", (cite("They spoke French."),)), DOCS.get),
+        judge(quote, Answer("q", "x [1]", (cite("came from Normandy"),)), DOCS.get),
+        judge(quote, Answer("q", "x [1] [2]", (cite("Normandy."), cite("They spoke", n=2))), DOCS.get),
+        judge(quote, refused, DOCS.get),
+    ]
+    m = summarize(verdicts)
+    assert m["near_miss_refused"] == 0.5 and m["twin_refused"] == 0.5 and m["who_is_named"] == 0.5
+    assert m["said_no_other_speaker"] == 0.5  # of the two answered; the refusal quotes nobody
+    assert math.isclose(m["said_speaker_quoted"], 2 / 3)
+    assert "near_miss_refused" not in summarize([judge(Q, refused, DOCS.get)])  # SQuAD has no categories

@@ -108,7 +108,9 @@ def test_one_shot_ask_answers_without_torch_or_llama_index(tmp_path, model_dir, 
     answer = json.loads(answer_line)
     assert not answer["abstained"]
     quotes = [c["quote"] for c in answer["citations"]]
-    assert "We are not going to work in conjunction with Homeland Security on deportation efforts." in quotes
+    assert any(
+        "We are not going to work in conjunction with Homeland Security on deportation efforts." in q for q in quotes
+    )
     text = (BUNDLED / ARTICLE).read_text(encoding="utf-8")
     for c in answer["citations"]:
         assert text[c["start"] : c["end"]] == c["quote"]

@@ -10,7 +10,7 @@ import threading
 import pytest
 from rich.console import Console
 
-from data import ARTICLE, BECK, BUNDLED, ELECTION, FOLLOW_UP
+from data import ARTICLE, BECK, BUNDLED, FOLLOW_UP, RESULTS
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def test_a_session_resolves_a_follow_up_answers_and_records_the_turn(engine):
     second = session.ask(FOLLOW_UP)
     assert session.last is second and len(session.conversation.turns) == 2
     assert "Chief Beck" in second.resolved.carried and second.resolved.query != FOLLOW_UP
-    assert any(ELECTION in c.quote for c in second.answer.citations)
+    assert any(RESULTS in c.quote for c in second.answer.citations)
     assert first.answer.citations and not first.resolved.carried
     session.reset()
     assert session.last is None and not session.ask(FOLLOW_UP).resolved.carried

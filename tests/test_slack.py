@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from data import ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
+from data import ARTICLE, BECK, BUNDLED, HOMELAND, RESULTS, SCRIPT
 from fake_slack import BOT_ID, BOT_USER, FakeSlack, message_text
 
 pytestmark = pytest.mark.slow
@@ -262,7 +262,7 @@ def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
     assert bot.send(follow)[0] == 200
     posts = slack.wait_for(lambda: len(slack.posts("CTHREAD")) >= 2 and slack.posts("CTHREAD"), timeout=10)
     assert len(posts) == 2 and posts[1]["thread_ts"] == ev["ts"]
-    assert "We have not changed because of the election on Tuesday." in message_text(posts[1])
+    assert RESULTS in message_text(posts[1])
     # A message in a thread the bot never answered is left alone.
     other, _ = event(
         "message", text="Anyone around?", channel="CTHREAD", thread_ts="1600000000.000001", channel_type="channel"

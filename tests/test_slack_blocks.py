@@ -102,3 +102,14 @@ def test_the_pacer_spaces_posts_one_second_apart_per_channel():
     seen = Seen(size=2)
     assert seen.first("a") and not seen.first("a") and seen.first("b") and seen.first("c")
     assert seen.first("a")  # forgotten once more than `size` keys came after it
+
+
+def test_related_passages_of_an_abstention_are_shown_as_not_an_answer():
+    related = (Citation(1, "lapd.txt", 5, 30, "said Chief <@U1> Charlie Beck", 0.5),)
+    answer = Answer("q?", "The documents mention Charlie Beck but don't say how long.", abstained=True, related=related)
+    fallback, blocks = answer_message(answer, "1")
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert "don't say how long" in fallback and "Not answered by the documents" in shown
+    assert "Related passages (they don't answer the question)" in shown
+    assert "lapd.txt:5-30" in shown and "&lt;@U1&gt;" in shown and "<@U1>" not in shown
+    assert "*[1]*" not in shown  # no citation numbers: nothing here is cited as an answer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.prompts import RELATED_HEADING
 from assistant.types import Answer
 from index.text import short
 
@@ -25,13 +26,16 @@ def escape(text: str) -> str:
 
 def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]]:
     """The fallback `text` and the `blocks` of a reply: answer sections, sources, feedback buttons."""
-    if answer.abstained:
+    if answer.abstained and answer.related:
+        body = [_section(f":mag: *Not answered by the documents.* {escape(answer.text)}")]
+        fallback = short(escape(answer.text), FALLBACK_LIMIT)
+    elif answer.abstained:
         body = [_section(NOT_IN_DOCUMENTS)]
         fallback = "Not in the documents: I couldn't find this in the indexed documents."
     else:
         body = [_section(part) for part in split(escape(_bold_markers(answer.text)), SECTION_LIMIT)]
         fallback = short(escape(answer.text), FALLBACK_LIMIT)
-    tail = [] if answer.abstained else sources_blocks(answer)
+    tail = related_blocks(answer) if answer.abstained else sources_blocks(answer)
     tail += notes_blocks(answer)
     tail.append(feedback_block(feedback_value))
     room = BLOCK_LIMIT - len(tail)
@@ -51,6 +55,21 @@ def sources_blocks(answer: Answer) -> list[dict]:
         line = f"*[{c.n}]* `{where}` “{escape(short(c.quote, QUOTE_CHARS))}”"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": short(line, SECTION_LIMIT)}]})
     return blocks
+
+
+def related_blocks(answer: Answer) -> list[dict]:
+    """An abstention's related passages: a heading that says they don't answer, then one line each."""
+    if not answer.related:
+        return []
+    blocks: list[dict] = [{"type": "divider"}, _context(f"_{escape(RELATED_HEADING)}_")]
+    for c in answer.related:
+        where = escape(c.source.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+        blocks.append(_context(f"• `{where}` “{escape(short(c.quote, QUOTE_CHARS))}”"))
+    return blocks
+
+
+def _context(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": short(text, SECTION_LIMIT)}]}
 
 
 def notes_blocks(answer: Answer) -> list[dict]:
