@@ -68,6 +68,8 @@ _SPEAKER = [
         re.I,
     ),
 ]
+_WHOSE = re.compile(r"^(?P<who>.+?)['’]s?\s+(?:name|full name|title|job|role|position|rank)$", re.I)
+_NOBODY = frozenset("you it this that they them people who whom what which documents the documents".split())
 _NUMBER_WORDS = (
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
     "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands "
@@ -114,9 +116,12 @@ def ask_of(question: str) -> Ask:
             break
     about = _ABOUT.match(question)
     subject = None
-    if about and len(about.group("subject").split()) <= 3:
-        subject = about.group("subject").strip()
-        kind = "about"
+    if about:
+        # "What is Capt. Jeff Scroggin's name?" asks about him, like "Who is Capt. Jeff Scroggin?"
+        whose = _WHOSE.match(about.group("subject"))
+        text = (whose.group("who") if whose else about.group("subject")).strip()
+        if len(text.split()) <= 3:
+            subject, kind = text, "about"
     return Ask(
         question,
         kind,
@@ -134,7 +139,7 @@ def speaker_of(question: str) -> str | None:
         m = pattern.search(question)
         if m:
             who = re.sub(r"^(?:the|a|an)\s+", "", m.group("who").strip(), flags=re.I)
-            if who and who.lower() not in ("you", "it", "this", "that", "they", "people", "the documents"):
+            if who and who.lower() not in _NOBODY:
                 return who
     return None
 
@@ -180,3 +185,20 @@ WANTED = {
     "person": "who",
     "reason": "a reason",
 }
+
+
+_SCAFFOLD = re.compile(
+    r"\b(?:what|how|did|does|do|has|have|had|will|would|according to|the|a|an|about|on|of|regarding)\b|['’]s?\b",
+    re.I,
+)
+
+
+def topic_of(ask: Ask) -> str:
+    """What a question about someone's words is about, without the someone: "What did Chief
+    Beck say about working with Homeland Security?" gives "working with Homeland Security"."""
+    if not ask.speaker:
+        return ""
+    rest = ask.question.replace(ask.speaker, " ")
+    rest = re.sub(r"\b(?:" + _SAY + r")\w*\b", " ", rest, flags=re.I)
+    rest = _SCAFFOLD.sub(" ", rest)
+    return " ".join(rest.replace("?", " ").split())

@@ -28,6 +28,9 @@ class LlmSettings(BaseSettings):
     model: str = Field("local", description="Model name the server expects (Ollama needs one, e.g. llama3.2).")
     api_key: str | None = Field(None, description="Sent as a bearer token, if the server wants one.")
     timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM before answering extractively.")
+    max_tokens: int = Field(
+        512, ge=16, le=8192, description="Longest draft, in tokens; a longer one is cut (and the answer says so)."
+    )
 
 
 class Settings(BaseSettings):

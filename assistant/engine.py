@@ -12,7 +12,7 @@ from assistant import answerable, asks, citations, extractive, prompts, verify
 from assistant.citations import Evidence
 from assistant.config import Settings
 from assistant.extractive import Ranked
-from assistant.llm import Drafter, LlmError, OnToken, OpenAILikeDrafter
+from assistant.llm import Draft, Drafter, LlmError, OnToken, OpenAILikeDrafter, Rewriter
 from assistant.prompts import EMPTY_QUESTION, NOT_COVERED, REFUSAL
 from assistant.types import Answer, Citation
 from assistant.verify import Passage
@@ -31,15 +31,26 @@ TRACE_SENTENCES = 20  # candidate sentences kept in the trace for /why and the e
 class Engine:
     """Holds the index and models for one corpus; answers many questions with one load.
 
-    `embedder` and `drafter` default to the configured real ones; tests pass others
-    that satisfy the same protocols."""
+    `embedder`, `drafter` and `rewriter` default to the configured real ones (with an LLM
+    configured, one client drafts answers and rewrites follow-ups); tests pass others that
+    satisfy the same protocols."""
 
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, drafter: Drafter | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        drafter: Drafter | None = None,
+        rewriter: Rewriter | None = None,
+    ):
         self.settings = settings
         self.weights = Weights()
         self.drafter: Drafter | None = drafter
-        if drafter is None and settings.llm.base_url:
-            self.drafter = OpenAILikeDrafter(settings.llm)
+        self.rewriter: Rewriter | None = rewriter
+        if settings.llm.base_url and (drafter is None or rewriter is None):
+            client = OpenAILikeDrafter(settings.llm)
+            self.drafter = drafter or client
+            self.rewriter = rewriter or client
         self.embedder = embedder or make_embedder(settings)
         self.index = CorpusIndex(
             settings.corpus,
@@ -77,32 +88,55 @@ class Engine:
         *,
         k: int | None = None,
         query: str | None = None,
+        understood: str | None = None,
+        queries: Sequence[str] = (),
         exclude: frozenset[Span] = frozenset(),
         on_token: OnToken | None = None,
     ) -> Answer:
-        """Answer `question`, retrieving with `query` when a conversation resolved it to one,
-        and never quoting the `exclude`d (source, start, end) spans again. With an LLM
-        configured, its draft streams to `on_token` and only verified sentences are kept."""
+        """Answer `question`. A conversation passes what it resolved: `query` to retrieve with,
+        `understood` (the follow-up written out as a question of its own, which is what the
+        answer reads and the LLM is asked), further `queries` whose hits are added (an LLM's
+        rewrite, which so can add passages but never lose the rules' ones), and spans never
+        to quote again. With an LLM configured, its draft streams to `on_token` and only
+        verified sentences are kept."""
         question = question.strip()
         if not question:
             return Answer(question, EMPTY_QUESTION, abstained=True)
-        hits = self.index.search(query or question, k or self.settings.top_k, weights=self.weights)
-        extractive_answer = self.compose(question, hits, exclude=exclude)
+        searched = list(dict.fromkeys(q for q in (query or question, *queries) if q and q.strip()))
+        hits = self.search(searched, k or self.settings.top_k)
+        asked = understood or question
+        extractive_answer = self.compose(question, hits, exclude=exclude, understood=asked)
+        extractive_answer.trace["queries"] = searched
+        if asked != question or searched != [question]:
+            extractive_answer = replace(extractive_answer, query=asked if asked != question else searched[0])
         if self.drafter is None or not hits:
             return extractive_answer
-        return self.generate(question, hits, extractive_answer, on_token=on_token)
+        return self.generate(asked, hits, extractive_answer, on_token=on_token)
+
+    def search(self, queries: Sequence[str], k: int) -> list[Hit]:
+        """The top `k` passages of each query, together (each passage once, at its best score)."""
+        best: dict[str, Hit] = {}
+        for q in queries:
+            for h in self.index.search(q, k, weights=self.weights):
+                if h.chunk.id not in best or h.score > best[h.chunk.id].score:
+                    best[h.chunk.id] = h
+        return sorted(best.values(), key=lambda h: -h.score)
 
     def generate(self, question: str, hits: list[Hit], fallback: Answer, *, on_token: OnToken | None = None) -> Answer:
         """The LLM's answer, verified sentence by sentence; `fallback` (extractive) when it fails or nothing holds."""
         if self.drafter is None:
             return fallback
         try:
-            draft = self.drafter.draft(question, hits, on_token)
+            reply = self.drafter.draft(question, hits, on_token)
         except LlmError as exc:
             return replace(fallback, llm_error=str(exc))
+        draft, cut = (reply.text, reply.cut) if isinstance(reply, Draft) else (reply, "")
         trace = {**fallback.trace, "draft": draft}
+        if cut:
+            trace["draft_cut"] = cut
+            fallback = replace(fallback, llm_error=cut, trace=trace)
         if is_refusal(draft):
-            return Answer(question, NOT_COVERED, abstained=True, mode="llm", trace=trace, related=fallback.related)
+            return replace(fallback, text=NOT_COVERED, citations=(), abstained=True, mode="llm", trace=trace)
         passages = [
             Passage(
                 i,
@@ -138,12 +172,13 @@ class Engine:
             trace["notice"] = "no sentence of the LLM's answer was supported by its sources; showing quotes instead"
             return replace(fallback, dropped=tuple(result.dropped), trace=trace)
         return Answer(
-            question,
+            fallback.question,
             " ".join(sentences),
             tuple(numbered.values()),
             mode="llm",
             dropped=tuple(result.dropped),
             trace=trace,
+            query=fallback.query,
         )
 
     def similarity(self, claims: list[str], sentences: list[str]) -> np.ndarray:
@@ -159,26 +194,29 @@ class Engine:
         keyword_weight: float = extractive.ANSWER_KEYWORD_WEIGHT,
         keep_ratio: float | None = None,
         exclude: frozenset[Span] = frozenset(),
+        understood: str | None = None,
     ) -> Answer:
         """The extractive answer from retrieved `hits`: the sentences that carry the answer,
         verified and cited; or an abstention, with related passages when the documents touch
         the question without answering it."""
         settings = self.settings
         keep_ratio = answerable.KEEP_RATIO if keep_ratio is None else keep_ratio
-        ask = asks.ask_of(question)
+        ask = asks.ask_of(understood or question)
         ranked = extractive.rank(hits, keyword_weight)
         near = answerable.Neighbourhood(hits)
         reasons: dict[str, str] = {}
         allowed = []
         for r in ranked:
             sentence = r.hit.sentence
-            if _span(r) in exclude:
+            if _quoted_before(r, exclude):
                 reasons[sentence.id] = EXCLUDED
             elif ask.speaker and sentence.speaker and not speakers.matches(ask.speaker, sentence.speaker):
                 reasons[sentence.id] = f"said by {sentence.speaker}, not {ask.speaker}"
             else:
                 allowed.append(r)
-        scored = _prefer(ask, answerable.score(ask, allowed, near))
+        scored = answerable.naming_first(
+            ask, self._by_topic(ask, _prefer(ask, answerable.score(ask, allowed, near))), near, settings.max_sentences
+        )
         pool = scored[: settings.max_sentences]
         chosen = answerable.choose(pool, near, settings.max_sentences, keep_ratio)
         if ask.speaker and any(_by(ask, s) for s in chosen):
@@ -219,6 +257,17 @@ class Engine:
             return Answer(question, NOT_COVERED, abstained=True, trace=trace)
         cites = citations.number(citations.merge(valid, self.text_of))
         return Answer(question, citations.quoted_answer(cites), tuple(cites), trace=trace)
+
+    def _by_topic(self, ask: asks.Ask, scored: list[answerable.Scored]) -> list[answerable.Scored]:
+        """For "what did X say about Y", X's sentences in order of how close they are to Y: the
+        name matches only the sentence that attributes the quote, not the words quoted."""
+        theirs = [s for s in scored if _by(ask, s)]
+        topic = asks.topic_of(ask)
+        if len(theirs) < 2 or not topic:
+            return scored
+        closeness = self.similarity([topic], [s.ranked.hit.sentence.text for s in theirs])[0]
+        ordered = [s for _, s in sorted(zip(closeness, theirs, strict=True), key=lambda x: -x[0])]
+        return ordered + [s for s in scored if not _by(ask, s)]
 
     def _related(self, pool: Sequence[answerable.Scored]) -> list[Citation]:
         """The closest passages of an abstention, checked like citations, best first."""
@@ -312,6 +361,12 @@ EXCLUDED = "already quoted earlier in this conversation"
 
 def _span(r: Ranked) -> Span:
     return (r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end)
+
+
+def _quoted_before(r: Ranked, spans: frozenset[Span]) -> bool:
+    """The sentence overlaps a span quoted earlier (citations may merge sentences)."""
+    s = r.hit.sentence
+    return any(source == s.source and start < s.end and s.start < end for source, start, end in spans)
 
 
 def _evidence(items: Sequence[answerable.Scored]) -> list[Evidence]:

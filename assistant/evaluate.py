@@ -238,3 +238,60 @@ def run(
     groups = {doc: summarize(v for v in verdicts if v["doc"] == doc) for doc in sorted({v["doc"] for v in verdicts})}
     groups["all"] = summarize(verdicts)
     return groups, records
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    """A conversation of gold turns: each question, its standalone form, and the gold evidence spans."""
+
+    id: str
+    doc: str
+    turns: tuple[tuple[str, str, tuple[tuple[str, int], ...]], ...]
+
+
+def load_dialogues(path: Path) -> list[Dialogue]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                turns = tuple(
+                    (
+                        t["question"],
+                        t.get("standalone") or t["question"],
+                        tuple((g["text"], g["start"]) for g in t["gold"]),
+                    )
+                    for t in r["turns"]
+                )
+                out.append(Dialogue(r["id"], r["doc"], turns))
+    return out
+
+
+class ScriptedRewriter:
+    """A rewriter that knows the gold standalone question of every turn: the best a model could do."""
+
+    def __init__(self, dialogues: Sequence[Dialogue]):
+        self.standalone = {q: s for d in dialogues for q, s, _ in d.turns}
+
+    def rewrite(self, history: Sequence[tuple[str, str]], question: str) -> str:
+        return self.standalone.get(question, question)
+
+
+def run_dialogues(engine: Engine, dialogues: Sequence[Dialogue], *, alone: bool = False) -> dict[str, float]:
+    """Citation hit per turn (a citation shares text with the turn's gold evidence): "turn N" for
+    each position and "all". `alone` asks every question with no conversation, as a baseline."""
+    from assistant.session import Session
+
+    hits: dict[int, list[bool]] = {}
+    for d in dialogues:
+        session = Session(engine)
+        for i, (question, _, gold) in enumerate(d.turns, 1):
+            if alone:
+                session = Session(engine)
+            answer = session.ask(question).answer
+            hit = any(_overlaps(c.to_json(), d.doc, gold) for c in answer.citations)
+            hits.setdefault(i, []).append(hit)
+    out = {f"turn {i}": sum(v) / len(v) for i, v in sorted(hits.items())}
+    everything = [h for v in hits.values() for h in v]
+    out["all"] = sum(everything) / len(everything)
+    return out

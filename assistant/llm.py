@@ -1,6 +1,7 @@
-"""The LLM drafter: any OpenAI-compatible chat server, through llama-index's OpenAILike.
+"""The LLM drafter and rewriter: any OpenAI-compatible chat server, through llama-index's OpenAILike.
 
-It only drafts; assistant.verify decides what of the draft reaches the user. Every
+It only drafts (and rewrites follow-ups into standalone questions); assistant.verify
+decides what of a draft reaches the user, and a rewrite only adds a query. Every
 failure (unreachable, HTTP error, timeout, a reply that isn't a chat completion)
 becomes one `LlmError` with a one-line reason.
 """
@@ -8,21 +9,39 @@ becomes one `LlmError` with a one-line reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
 from assistant.config import LlmSettings
-from assistant.prompts import SOURCE_LINE, SOURCES_TEMPLATE, SYSTEM_PROMPT
+from assistant.prompts import REWRITE_PROMPT, REWRITE_TEMPLATE, SOURCE_LINE, SOURCES_TEMPLATE, SYSTEM_PROMPT
 from index.errors import Error
 from index.search import Hit
+from index.text import short
 
 OnToken = Callable[[str], None]
 
 
-class Drafter(Protocol):
-    """Writes a draft answer citing numbered sources `[n]` (the hits, in order); raises `LlmError` on failure."""
+@dataclass(frozen=True)
+class Draft:
+    """A draft and, if it was stopped before the model finished, why ("cut at 512 tokens")."""
 
-    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> str: ...
+    text: str
+    cut: str = ""
+
+
+class Drafter(Protocol):
+    """Writes a draft answer citing numbered sources `[n]` (the hits, in order); raises `LlmError` on failure.
+    A plain string is a draft the model finished."""
+
+    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> str | Draft: ...
+
+
+class Rewriter(Protocol):
+    """Turns a follow-up and the conversation so far ((question, answer) pairs, oldest first)
+    into a question that stands on its own; raises `LlmError` on failure."""
+
+    def rewrite(self, history: Sequence[tuple[str, str]], question: str) -> str: ...
 
 
 class LlmError(Error):
@@ -46,6 +65,9 @@ class OpenAILikeDrafter:
 
     @cached_property
     def client(self) -> Any:
+        return self._client(max_tokens=self.settings.max_tokens)
+
+    def _client(self, max_tokens: int) -> Any:
         from llama_index.llms.openai_like import OpenAILike
 
         return OpenAILike(
@@ -57,31 +79,86 @@ class OpenAILikeDrafter:
             is_chat_model=True,
             temperature=0.0,
             context_window=8192,
+            max_tokens=max_tokens,  # a model that loops is stopped (and says so) instead of filling its context
         )
 
-    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> str:
-        """The model's answer text with its [n] markers; streams tokens to `on_token` if given."""
+    def draft(self, question: str, hits: Sequence[Hit], on_token: OnToken | None = None) -> Draft:
+        """The model's answer text with its [n] markers; streams tokens to `on_token` if given.
+        At most `max_tokens`; a stream that starts repeating itself is stopped there."""
         from llama_index.core.llms import ChatMessage
 
         messages = [
             ChatMessage(role="system", content=SYSTEM_PROMPT),
             ChatMessage(role="user", content=SOURCES_TEMPLATE.format(sources=sources_text(hits), question=question)),
         ]
+        cut = ""
         try:
             if on_token is None:
-                text = self.client.chat(messages).message.content
+                response = self.client.chat(messages)
+                text = response.message.content
+                finish = _finish_reason(response.raw)
             else:
-                parts = []
+                parts: list[str] = []
+                finish = None
                 for chunk in self.client.stream_chat(messages):
+                    finish = _finish_reason(chunk.raw) or finish
                     if chunk.delta:
                         parts.append(chunk.delta)
                         on_token(chunk.delta)
+                        if repeating("".join(parts)):
+                            cut = "stopped: the draft was repeating itself"
+                            break
                 text = "".join(parts)
         except Exception as exc:  # every client failure means "no draft"
             raise LlmError(_reason(exc)) from exc
         if not isinstance(text, str) or not text.strip():
             raise LlmError("the LLM returned an empty answer")
-        return text
+        if not cut and finish == "length":
+            cut = f"cut at {self.settings.max_tokens} tokens (ASSISTANT_LLM_MAX_TOKENS)"
+        return Draft(text, cut)
+
+    def rewrite(self, history: Sequence[tuple[str, str]], question: str) -> str:
+        """The follow-up as a standalone question, one line."""
+        from llama_index.core.llms import ChatMessage
+
+        turns = "\n".join(f"User: {q}\nAssistant: {short(a, REWRITE_ANSWER_CHARS)}" for q, a in history[-3:])
+        messages = [
+            ChatMessage(role="system", content=REWRITE_PROMPT),
+            ChatMessage(role="user", content=REWRITE_TEMPLATE.format(conversation=turns, question=question)),
+        ]
+        try:
+            text = self.rewriter_client.chat(messages).message.content
+        except Exception as exc:
+            raise LlmError(_reason(exc)) from exc
+        return str(text or "").strip()
+
+    @cached_property
+    def rewriter_client(self) -> Any:
+        """The same server with a short answer limit: a question is a line."""
+        return self._client(max_tokens=REWRITE_MAX_TOKENS)
+
+
+REPEAT_WINDOW = 60  # characters; a draft whose last this-many characters already appeared twice before is looping
+REWRITE_ANSWER_CHARS = 300  # of each earlier answer shown to the rewriter
+REWRITE_MAX_TOKENS = 64
+
+
+def repeating(text: str, window: int = REPEAT_WINDOW) -> bool:
+    """The text's tail has occurred at least twice before: a model stuck in a loop."""
+    if len(text) < window * 3:
+        return False
+    tail = text[-window:]
+    return text.count(tail) >= 3
+
+
+def _finish_reason(raw: Any) -> str | None:
+    """`finish_reason` of the first choice of a raw OpenAI response or stream chunk, if any."""
+    try:
+        choices = raw["choices"] if isinstance(raw, dict) else raw.choices
+        choice = choices[0]
+        return choice["finish_reason"] if isinstance(choice, dict) else choice.finish_reason
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
 
 
 def _reason(exc: Exception) -> str:

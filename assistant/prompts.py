@@ -37,6 +37,19 @@ Question: {question}"""
 
 SOURCE_LINE = "[{n}] ({source}) {text}"
 
+# Follow-ups, as llama-index's condense-question engine does it: the model writes the
+# standalone question; retrieval uses it beside the rule-based resolution.
+REWRITE_PROMPT = """Rewrite the user's last message as one standalone question that can be understood without the conversation.
+Replace pronouns and "what about ..." with the names they refer to. Keep the user's wording otherwise.
+Reply with the question only, on one line."""
+
+REWRITE_TEMPLATE = """Conversation:
+{conversation}
+
+Last message: {question}
+
+Standalone question:"""
+
 
 def missing(ask: Ask, verdict: Verdict, related: str) -> str:
     """The abstention text for a near miss: what the documents mention, and what they don't say."""

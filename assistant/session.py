@@ -7,10 +7,12 @@ turn, so those steps are written once and behave the same everywhere.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from typing import Any
 
-from assistant.conversation import Conversation, Turn
-from assistant.engine import Engine
-from assistant.llm import OnToken
+from assistant.conversation import Conversation, Turn, terms
+from assistant.engine import Engine, is_refusal
+from assistant.llm import LlmError, OnToken
 
 
 class Session:
@@ -32,13 +34,57 @@ class Session:
         unless `cancelled` was set meanwhile (the asker gave up, so it isn't part of the conversation)."""
         with self._lock:
             resolved = self.conversation.resolve(question)
-            answer = self.engine.answer(question, query=resolved.query, exclude=resolved.exclude, on_token=on_token)
+            rewrite = self._rewrite(question) if self.engine.rewriter and self.conversation.turns else {}
+            if rewrite.get("accepted"):
+                resolved = replace(resolved, rewrite=rewrite["text"])
+            answer = self.engine.answer(
+                question,
+                query=resolved.query,
+                understood=resolved.understood,
+                queries=(resolved.rewrite,) if resolved.rewrite else (),
+                exclude=resolved.exclude,
+                on_token=on_token,
+            )
+            if rewrite:
+                answer.trace["rewrite"] = rewrite
             turn = Turn(resolved, answer)
             if cancelled is None or not cancelled.is_set():
                 self.conversation.add(turn)
             return turn
 
+    def _rewrite(self, question: str) -> dict[str, Any]:
+        """The LLM's standalone version of a follow-up, checked before it is used: what it
+        said, whether it was accepted, and why not. A failure leaves the rules alone."""
+        assert self.engine.rewriter is not None
+        history = [(t.resolved.question, t.answer.text) for t in self.conversation.turns]
+        try:
+            text = self.engine.rewriter.rewrite(history, question)
+        except LlmError as exc:
+            return {"text": "", "accepted": False, "why": str(exc)}
+        why = rewrite_problem(question, text, history)
+        return {"text": text.strip(), "accepted": not why, "why": why}
+
     def reset(self) -> None:
         """Forget the conversation."""
         with self._lock:
             self.conversation.reset()
+
+
+MAX_REWRITE_CHARS = 300
+
+
+def rewrite_problem(question: str, rewrite: str, history: list[tuple[str, str]]) -> str:
+    """Why a model's rewrite can't be used ("" if it can): it must be one short question that
+    keeps to the conversation's words, not an answer, a refusal or an invention."""
+    text = rewrite.strip()
+    if not text:
+        return "empty"
+    if len(text) > MAX_REWRITE_CHARS or "\n" in text:
+        return "not one short question"
+    if is_refusal(text):
+        return "a refusal, not a question"
+    said = set(terms(question + " " + " ".join(f"{q} {a}" for q, a in history)))
+    own = terms(text)
+    if own and not any(t in said for t in own):
+        return "shares no word with the conversation"
+    return ""

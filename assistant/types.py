@@ -46,6 +46,7 @@ class Answer:
     llm_error: str | None = None
     trace: dict[str, Any] = field(default_factory=dict, compare=False)
     related: tuple[Citation, ...] = ()  # an abstention's closest passages: on topic, not an answer
+    query: str | None = None  # the question as answered, when a conversation resolved a follow-up
 
     def to_json(self) -> dict[str, Any]:
         """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
@@ -56,6 +57,8 @@ class Answer:
             "mode": self.mode,
             "citations": [c.to_json() for c in self.citations],
         }
+        if self.query and self.query != self.question:
+            out["query"] = self.query
         if self.related:
             out["related"] = [c.to_json() for c in self.related]
         if self.dropped:

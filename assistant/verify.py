@@ -1,6 +1,7 @@
 """Verify a generated answer against its sources, sentence by sentence.
 
-Pure post-processing: parse the [n] markers, drop numbers that name no source, score
+Pure post-processing: parse the [n] markers (and the other forms models write), drop
+numbers that name no source, score
 each sentence's support by the passages it cites (words shared with the best source
 sentence, plus embedding similarity; every number in the claim must appear in the
 passage), keep only supported sentences, and resolve each kept citation to the exact
@@ -19,7 +20,13 @@ from assistant.citations import Evidence
 from index.sentences import ends_with_title
 from index.text import WORD, content_words, stem
 
-MARKER = re.compile(r"\[\s*(\d+(?:\s*(?:,|;|-|–|and)\s*\d+)*)\s*\]")
+_LIST = r"\d{1,3}(?:\s*(?:,|;|-|–|and|&)\s*(?:sources?\s*)?\d{1,3})*"
+# The forms models write: [1], [1, 2], [1][2], [1-3], [Source 2], 【1】, (1), (Source 2), Source 2.
+MARKER = re.compile(
+    rf"\[\s*(?:sources?\s*)?({_LIST})\s*\]|【\s*({_LIST})\s*】|\(\s*(?:sources?\s*)?({_LIST})\s*\)"
+    rf"|\bsources?\s+({_LIST})\b",
+    re.I,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[^\s\[])")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 LEXICAL_SHARE = 0.5  # of support that comes from shared words; the rest is embedding similarity
@@ -65,7 +72,7 @@ def parse(text: str) -> list[Claim]:
         else:
             pieces.append(piece)
     for piece in pieces:
-        cited = tuple(n for m in MARKER.finditer(piece) for n in _numbers(m.group(1)))
+        cited = tuple(n for m in MARKER.finditer(piece) for n in _numbers(_marker_numbers(m)))
         words = _clean(MARKER.sub(" ", piece))
         if not WORD.search(words) and claims:
             claims[-1] = Claim(claims[-1].text, tuple(dict.fromkeys(claims[-1].cited + cited)))
@@ -83,7 +90,10 @@ def verify(
     """Keep each claim that some passage it cites supports; resolve citations to source sentences."""
     by_n = {p.n: p for p in passages}
     out = Verified()
-    wanted = [(c, [n for n in c.cited if n in by_n]) for c in claims]
+    # A draft with no citation at all ignored the format: each sentence is checked against
+    # every source. Where the model did cite, a sentence it left uncited stays unsupported.
+    cites_nothing = not any(c.cited for c in claims)
+    wanted = [(c, list(by_n) if cites_nothing else [n for n in c.cited if n in by_n]) for c in claims]
     out.out_of_range = sorted({n for c in claims for n in c.cited if n not in by_n})
     pairs = [(ci, p) for ci, (c, ns) in enumerate(wanted) for p in (by_n[n] for n in ns)]
     sentence_texts = [s.quote for _, p in pairs for s in p.sentences]
@@ -109,7 +119,10 @@ def verify(
             out.kept.append((claim.text, support[ci]))
         else:
             out.dropped.append(claim.text)
-            out.reasons.append("cites no source" if not ns else "not supported by the sources it cites")
+            if cites_nothing:
+                out.reasons.append("cites no source, and no source supports it")
+            else:
+                out.reasons.append("cites no source" if not ns else "not supported by the sources it cites")
     return out
 
 
@@ -133,9 +146,14 @@ def _numbers_present(claim: str, passage: str) -> bool:
     return all(n.replace(",", "") in have for n in _NUMBER.findall(claim))
 
 
+def _marker_numbers(m: re.Match[str]) -> str:
+    return next(g for g in m.groups() if g is not None)
+
+
 def _numbers(group: str) -> list[int]:
     out: list[int] = []
-    for part in re.split(r"\s*(?:,|;|and)\s*", group):
+    group = re.sub(r"sources?", " ", group, flags=re.I)
+    for part in re.split(r"\s*(?:,|;|and|&)\s*", group):
         if re.fullmatch(r"\d+\s*[-–]\s*\d+", part):
             a, b = (int(x) for x in re.split(r"\s*[-–]\s*", part))
             out.extend(range(a, b + 1) if 0 < b - a < 20 else [a, b])

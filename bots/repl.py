@@ -128,9 +128,12 @@ def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
     """The answer with its [n] markers, then numbered sources with location and quote."""
     out = Text()
     if resolved and resolved.follow_up:
-        out.append(f"(taking this as about: {', '.join(resolved.carried)})\n", style="dim")
+        if resolved.understood != resolved.question:
+            out.append(f"(taking this as: {resolved.understood})\n", style="dim")
+        else:
+            out.append(f"(taking this as about: {', '.join(resolved.carried)})\n", style="dim")
     if answer.llm_error:
-        out.append(f"(LLM unavailable: {answer.llm_error}; answered with quotes)\n", style="yellow")
+        out.append(f"(LLM: {answer.llm_error}; answered with quotes)\n", style="yellow")
     out.append(answer.text, style="italic" if answer.abstained else None)
     out.highlight_regex(r"\[\d+\]", "bold cyan")
     if answer.dropped:
@@ -188,6 +191,14 @@ def render_why(turn: Turn) -> Text:
     out.append(resolved.query)
     if resolved.carried:
         out.append(f"  (carried from earlier: {', '.join(resolved.carried)})", style="dim")
+    if resolved.understood != resolved.question:
+        out.append("\nRead as: ", style="bold")
+        out.append(resolved.understood)
+    rewrite = trace.get("rewrite")
+    if rewrite:
+        used = "searched too" if rewrite["accepted"] else f"not used: {rewrite['why']}"
+        out.append("\nLLM rewrite: ", style="bold")
+        out.append(f"{rewrite['text'] or '-'}  ({used})")
     if not trace.get("hits"):
         out.append("\nNothing was retrieved.")
         return out

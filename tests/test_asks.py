@@ -40,6 +40,8 @@ def test_the_kind_of_answer_follows_the_question_form(question, kind, wh):
         ("Who was the Norse leader?", "Norse leader"),
         ("What was replaced with the Norse religion?", None),  # a sentence, not a name
         ("Who mandated the special order?", None),
+        ("What is Capt. Jeff Scroggin's name?", "Capt. Jeff Scroggin"),
+        ("What was Rollo’s title?", "Rollo"),
     ],
 )
 def test_who_is_questions_name_their_subject(question, subject):

@@ -92,7 +92,7 @@ def test_chat_in_a_pseudo_terminal(tmp_path, corpus):
         child.sendline("Did the election change anything for his department?")
         child.expect_exact(PROMPT)
         follow = plain(child.before)
-        assert "taking this as about: Chief Beck" in follow
+        assert "taking this as: Did the election change anything for Chief Beck's department?" in follow
         assert RESULTS in follow
         span = f"{ARTICLE}:2407-2552"
         n = re.search(r"\[(\d+)\] " + re.escape(span), follow)

@@ -30,6 +30,15 @@ def hash_similarity(claims, sentences):
         ("  ", []),
         ("Dr. Smith agreed [1].", [Claim("Dr. Smith agreed.", (1,))]),
         ("Capt. Jeff said so [2]. He left [1].", [Claim("Capt. Jeff said so.", (2,)), Claim("He left.", (1,))]),
+        # What real models write instead of [n].
+        ("A is true (1).", [Claim("A is true.", (1,))]),
+        ("A is true (Source 2).", [Claim("A is true.", (2,))]),
+        ("A is true [Source 2, Source 3].", [Claim("A is true.", (2, 3))]),
+        ("A is true, according to Source 1.", [Claim("A is true, according to.", (1,))]),
+        ("A is true (Sources 1 and 2).", [Claim("A is true.", (1, 2))]),
+        ("A is true 【1】.", [Claim("A is true.", (1,))]),
+        ("A is true【1】【3】", [Claim("A is true", (1, 3))]),
+        ("It happened in (1979) and 2001 [1].", [Claim("It happened in (1979) and 2001.", (1,))]),
     ],
 )
 def test_parse(text, expected):
@@ -83,6 +92,24 @@ def test_an_uncited_claim_and_an_out_of_range_number_are_dropped():
     )
     assert out.kept == [] and out.out_of_range == [7]
     assert out.reasons == ["cites no source", "cites no source"]
+
+
+def test_a_draft_that_cites_nothing_is_checked_against_every_source():
+    unrelated = Passage(
+        2, "b.txt", "Cafeteria hours are posted.", (Evidence("b.txt", 0, 27, "Cafeteria hours are posted.", 0.0),)
+    )
+    out = verify(
+        [
+            Claim("The LAPD will not work with Homeland Security on deportation efforts.", ()),
+            Claim("Pizza is good.", ()),
+        ],
+        [unrelated, PASSAGE],
+        hash_similarity,
+    )
+    assert [(s, [e.source for e in ev]) for s, ev in out.kept] == [
+        ("The LAPD will not work with Homeland Security on deportation efforts.", ["a.txt"])
+    ]
+    assert out.dropped == ["Pizza is good."] and out.reasons == ["cites no source, and no source supports it"]
 
 
 def test_a_claim_citing_the_wrong_source_is_dropped_even_if_another_would_support_it():

@@ -76,7 +76,7 @@ def notes_blocks(answer: Answer) -> list[dict]:
     """What the reader should know about how the answer was made: LLM trouble, sentences left out."""
     notes = []
     if answer.llm_error:
-        notes.append(f":warning: LLM unavailable ({escape(answer.llm_error)}); answered with quotes.")
+        notes.append(f":warning: LLM: {escape(answer.llm_error)}; answered with quotes.")
     if answer.dropped:
         left_out = " · ".join(escape(short(d, 200)) for d in answer.dropped[:5])
         notes.append(f":scissors: Left out, not supported by the sources: {left_out}")
