@@ -233,7 +233,7 @@ _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|the\s+|and\s+)?[A-
 def _acronyms(text: str) -> set[str]:
     """Initials of the capitalised runs of `text` and their parts: "The Los Angeles Police
     Department" gives "LAPD" (and "TLAPD", "LA"...), so "LAPD" in a question is found there."""
-    out = set()
+    out: set[str] = set()
     for m in _CAPITALISED_RUN.finditer(text):
         initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
         out.update(initials[i:j] for i in range(len(initials)) for j in range(i + 2, len(initials) + 1))
