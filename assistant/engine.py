@@ -109,8 +109,8 @@ class Engine:
         extractive_answer.trace["queries"] = searched
         if asked != question or searched != [question]:
             extractive_answer = replace(extractive_answer, query=asked if asked != question else searched[0])
-        if self.drafter is None or not hits:
-            return extractive_answer
+        if self.drafter is None or not hits or extractive_answer.trace.get("off_topic"):
+            return extractive_answer  # nothing the documents say comes near: no model gets to guess
         return self.generate(asked, hits, extractive_answer, on_token=on_token)
 
     def search(self, queries: Sequence[str], k: int) -> list[Hit]:
@@ -132,9 +132,9 @@ class Engine:
             return replace(fallback, llm_error=str(exc))
         draft, cut = (reply.text, reply.cut) if isinstance(reply, Draft) else (reply, "")
         trace = {**fallback.trace, "draft": draft}
-        if cut:
+        if cut:  # said on whichever answer is shown; an extractive one carries it as the LLM's trouble
             trace["draft_cut"] = cut
-            fallback = replace(fallback, llm_error=cut, trace=trace)
+            fallback = replace(fallback, llm_error=cut, draft_cut=cut, trace=trace)
         if is_refusal(draft):
             return replace(fallback, text=NOT_COVERED, citations=(), abstained=True, mode="llm", trace=trace)
         passages = [
@@ -179,6 +179,7 @@ class Engine:
             dropped=tuple(result.dropped),
             trace=trace,
             query=fallback.query,
+            draft_cut=cut or None,
         )
 
     def similarity(self, claims: list[str], sentences: list[str]) -> np.ndarray:
@@ -248,6 +249,7 @@ class Engine:
             else:
                 reasons[s.id] = f"below the top {settings.max_sentences}"
         trace = self._trace(hits, ranked, scored, reasons, keyword_weight, keep_ratio, ask, verdict)
+        trace["off_topic"] = bool(outcome) and not near_miss
         if near_miss and verdict is not None:
             related = self._related(pool)
             if related:

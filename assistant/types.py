@@ -47,6 +47,7 @@ class Answer:
     trace: dict[str, Any] = field(default_factory=dict, compare=False)
     related: tuple[Citation, ...] = ()  # an abstention's closest passages: on topic, not an answer
     query: str | None = None  # the question as answered, when a conversation resolved a follow-up
+    draft_cut: str | None = None  # why the LLM's draft was stopped early (token cap, repetition)
 
     def to_json(self) -> dict[str, Any]:
         """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
@@ -65,4 +66,6 @@ class Answer:
             out["dropped"] = list(self.dropped)
         if self.llm_error:
             out["llm_error"] = self.llm_error
+        if self.draft_cut:
+            out["draft_cut"] = self.draft_cut
         return out

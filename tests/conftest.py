@@ -60,3 +60,16 @@ def make_engine(tmp_path, embedder):
         return Engine(settings, embedder=embedder)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """The real OpenAI-compatible server with the small packaged model (the `llm_server` tier);
+    skipped, with the reason, when the `llm-test` extra is not installed."""
+    import llm_server as real
+
+    reason = real.missing()
+    if reason:
+        pytest.skip(reason)
+    with real.LlamaServer(tmp_path_factory.mktemp("llama") / "server.log") as server:
+        yield server

@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    """`replies` is a queue of (kind, value): ("text", answer), ("status", 500), ("hang", seconds),
-    ("garbage", body). With the queue empty it answers `default`."""
+    """`replies` is a queue of (kind, value): ("text", answer), ("cut", answer: stopped at the token
+    limit, finish_reason "length"), ("status", 500), ("hang", seconds), ("garbage", body). With the
+    queue empty it answers `default`."""
 
     def __init__(self, default: str = "The sources do not answer this question."):
         self.default = default
@@ -31,12 +32,14 @@ class FakeLLM:
                 if kind == "hang":
                     time.sleep(float(value))
                     kind, value = "text", fake.default
+                finish = "length" if kind == "cut" else "stop"
+                kind = "text" if kind == "cut" else kind
                 if kind == "status":
                     self._send(int(value), json.dumps({"error": {"message": "boom", "type": "server_error"}}))
                 elif kind == "garbage":
                     self._send(200, str(value))
                 elif body.get("stream"):
-                    self._stream(str(value), body.get("model", "m"))
+                    self._stream(str(value), body.get("model", "m"), finish)
                 else:
                     self._send(
                         200,
@@ -50,7 +53,7 @@ class FakeLLM:
                                     {
                                         "index": 0,
                                         "message": {"role": "assistant", "content": value},
-                                        "finish_reason": "stop",
+                                        "finish_reason": finish,
                                     }
                                 ],
                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
@@ -66,7 +69,7 @@ class FakeLLM:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, text, model):
+            def _stream(self, text, model, finish="stop"):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -83,7 +86,7 @@ class FakeLLM:
                         "created": 0,
                         "model": model,
                         "choices": [
-                            {"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}
+                            {"index": 0, "delta": delta, "finish_reason": None if piece is not None else finish}
                         ],
                     }
                     self._chunk(f"data: {json.dumps(chunk)}\n\n")
@@ -95,7 +98,11 @@ class FakeLLM:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that stops reading a stream (as the repetition guard does) is normal
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"

@@ -148,3 +148,33 @@ def test_chat_reads_questions_from_a_pipe_as_plain_text(tmp_path, corpus):
     assert HOMELAND in out and RESULTS in out
     assert f"[1] {ARTICLE}:" in out
     assert "The documents don't cover this question" in out
+
+
+SCROGGIN = "said Capt. Jeff Scroggin, a spokesman for the Sheriff’s Department"
+
+
+def test_follow_ups_swap_the_subject_and_resolve_pronouns_to_who_was_quoted(tmp_path, corpus):
+    """Pipe mode, no LLM: the rules alone."""
+    questions = (
+        f"{BECK}\nWhat about the sheriff?\n/reset\n"
+        "What did the Sheriff's Department spokesman say?\nWhat is his name?\n"
+    )
+    proc = subprocess.run(
+        [str(SCRIPT), "chat", "--corpus", str(corpus)],
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = proc.stdout.split("\n\n(taking this as: ")
+    assert len(answers) == 3, proc.stdout
+    sheriff = answers[1].split("\n\n")[:2]  # the line it was taken as, then the answer with its sources
+    assert sheriff[0].startswith("What did the sheriff say about working with Homeland Security?)")
+    assert "Sheriff’s Department" in sheriff[1] and SCROGGIN in sheriff[1]
+    assert HOMELAND not in sheriff[1] and "Los Angeles Police Chief Charlie Beck" not in sheriff[1]
+    name = answers[2]
+    assert name.startswith("What is Capt. Jeff Scroggin's name?)") and SCROGGIN in name
+    assert "don't cover" not in name

@@ -96,8 +96,14 @@ def test_an_uncited_sentence_is_dropped(engine, drafter):
 def test_the_refusal_phrase_is_an_abstention(engine, drafter):
     from assistant.prompts import REFUSAL
 
-    answer = ask(engine, drafter, REFUSAL.upper(), question="Who won the 2020 World Series?")
+    answer = ask(engine, drafter, REFUSAL.upper())
     assert answer.abstained and answer.mode == "llm" and answer.citations == ()
+
+
+def test_a_question_the_documents_do_not_come_near_never_reaches_the_model(engine, drafter):
+    asked = len(drafter.asked)
+    answer = ask(engine, drafter, question="Who won the 2020 World Series?")
+    assert answer.abstained and answer.mode == "extractive" and len(drafter.asked) == asked
 
 
 def test_nothing_supported_falls_back_to_quotes_and_says_so(engine, drafter):

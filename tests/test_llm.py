@@ -146,9 +146,67 @@ def test_eval_runs_in_llm_mode(engine, llm):
         evaluate.GoldQuestion("b1", BECK, ARTICLE, True, (gold,)),
         evaluate.GoldQuestion("w1", "Who won the 2020 World Series?", ARTICLE, False),
     ]
-    llm.replies[:] = [("text", ACCEPTANCE), ("text", "The sources do not answer this question.")]
+    llm.replies[:] = [("text", ACCEPTANCE)]
     groups, records = evaluate.run(engine, questions)
-    assert [r["mode"] for r in records] == ["llm", "llm"]
+    assert [r["mode"] for r in records] == ["llm", "extractive"]  # off topic: the model isn't asked
     m = groups["all"]
     assert m["citation_validity"] == 1.0 and m["citation_recall"] == 1.0 and m["answer_correct"] == 1.0
     assert m["unanswerable_abstained"] == 1.0 and m["hit@5"] == 1.0
+
+
+def test_every_request_caps_the_draft_and_a_cut_draft_says_so(engine, llm):
+    answer = ask(engine, llm, ("cut", GOOD))
+    assert llm.requests[-1]["max_tokens"] == 512  # ASSISTANT_LLM_MAX_TOKENS' default
+    assert answer.mode == "llm" and answer.draft_cut == "cut at 512 tokens (ASSISTANT_LLM_MAX_TOKENS)"
+    assert answer.to_json()["draft_cut"] == answer.draft_cut
+    # Cut with nothing that holds: the quotes, and the reason as the LLM's trouble.
+    fallback = ask(engine, llm, ("cut", "The LAPD has 50,000 officers [1]."))
+    assert fallback.mode == "extractive" and fallback.llm_error == fallback.draft_cut
+    assert_exact(engine, fallback)
+
+
+def test_a_stream_that_repeats_itself_is_stopped(engine, llm):
+    loop = GOOD + " " + " ".join(["The LAPD will not help with deportations and says so again."] * 40)
+    tokens: list[str] = []
+    answer = ask(engine, llm, ("text", loop), on_token=tokens.append)
+    assert answer.draft_cut == "stopped: the draft was repeating itself"
+    assert len("".join(tokens)) < len(loop) / 4  # it stopped reading the stream
+    assert answer.mode == "llm" and any(HOMELAND in c.quote for c in answer.citations)
+
+
+def test_a_follow_up_is_rewritten_by_the_model_and_searched_beside_the_rules(engine, llm):
+    from assistant.session import Session
+
+    session = Session(engine)
+    llm.replies[:] = [("text", GOOD)]
+    session.ask(BECK)
+    wanted = "What did the Sheriff's Department say about working with Homeland Security?"
+    llm.replies[:] = [("text", wanted), ("text", GOOD)]
+    turn = session.ask("What about the sheriff?")
+    rewrite = turn.answer.trace["rewrite"]
+    assert rewrite == {"text": wanted, "accepted": True, "why": ""}
+    assert rewrite["text"] in turn.answer.trace["queries"] and len(turn.answer.trace["queries"]) == 2
+    assert "Standalone question" in llm.requests[-2]["messages"][-1]["content"]  # the rewrite came first
+    assert turn.answer.to_json()["query"] == "What did the sheriff say about working with Homeland Security?"
+
+
+@pytest.mark.parametrize(
+    "reply, why",
+    [
+        (("status", 500), "the LLM server answered HTTP 500"),
+        (("text", "Pizza toppings ranked by popularity?"), "shares no word with the conversation"),
+        (("text", "The sources do not answer this question."), "a refusal, not a question"),
+        (("text", "x" * 400), "not one short question"),
+    ],
+)
+def test_a_failed_or_untrustworthy_rewrite_leaves_the_rules_alone(engine, llm, reply, why):
+    from assistant.session import Session
+
+    session = Session(engine)
+    llm.replies[:] = [("text", GOOD)]
+    session.ask(BECK)
+    llm.replies[:] = [reply, ("text", GOOD)]
+    turn = session.ask("Did the election change anything for his department?")
+    assert turn.answer.trace["rewrite"]["accepted"] is False and turn.answer.trace["rewrite"]["why"] == why
+    assert turn.answer.trace["queries"] == [turn.resolved.query]
+    assert turn.resolved.understood == "Did the election change anything for Chief Beck's department?"
