@@ -59,4 +59,7 @@ class Settings(BaseSettings):
     min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
     max_file_mb: float = Field(50, gt=0, description="Files larger than this are skipped (and reported).")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")
+    workers: int = Field(4, ge=1, le=64, description="Questions a bot answers at the same time.")
+    watch: bool = Field(True, description="Long-running front ends follow the corpus folder's changes.")
+    watch_interval: float = Field(2.0, gt=0, le=600, description="Seconds between looks at the folder and index.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The LLM server, if any (ASSISTANT_LLM_*).")

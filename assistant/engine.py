@@ -13,7 +13,7 @@ from assistant.citations import Evidence
 from assistant.config import Settings
 from assistant.extractive import Ranked
 from assistant.llm import Draft, Drafter, LlmError, OnToken, OpenAILikeDrafter, Rewriter
-from assistant.prompts import EMPTY_QUESTION, NOT_COVERED, REFUSAL
+from assistant.prompts import EMPTY_QUESTION, MAX_QUESTION_CHARS, NOT_COVERED, REFUSAL
 from assistant.types import Answer, Citation
 from assistant.verify import Passage
 from index import speakers
@@ -100,8 +100,9 @@ class Engine:
         to quote again. With an LLM configured, its draft streams to `on_token` and only
         verified sentences are kept."""
         question = question.strip()
-        if not question:
-            return Answer(question, EMPTY_QUESTION, abstained=True)
+        problem = question_problem(question)
+        if problem:
+            return Answer(question[:200], EMPTY_QUESTION if not question else problem, abstained=True, error=problem)
         searched = list(dict.fromkeys(q for q in (query or question, *queries) if q and q.strip()))
         hits = self.search(searched, k or self.settings.top_k)
         asked = understood or question
@@ -111,7 +112,10 @@ class Engine:
             extractive_answer = replace(extractive_answer, query=asked if asked != question else searched[0])
         if self.drafter is None or not hits or extractive_answer.trace.get("off_topic"):
             return extractive_answer  # nothing the documents say comes near: no model gets to guess
-        return self.generate(asked, hits, extractive_answer, on_token=on_token)
+        shown = without(hits, exclude)  # "what else?": the model doesn't see what was already quoted
+        if not shown:
+            return extractive_answer
+        return self.generate(asked, shown, extractive_answer, on_token=on_token)
 
     def search(self, queries: Sequence[str], k: int) -> list[Hit]:
         """The top `k` passages of each query, together (each passage once, at its best score)."""
@@ -365,6 +369,35 @@ def _span(r: Ranked) -> Span:
     return (r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end)
 
 
+def without(hits: Sequence[Hit], spans: frozenset[Span]) -> list[Hit]:
+    """`hits` with the sentences overlapping `spans` blanked out (same length, so every offset
+    still holds) and dropped from their chunks; a chunk with nothing left goes."""
+    if not spans:
+        return list(hits)
+    out = []
+    for h in hits:
+        c = h.chunk
+        gone = [(s, e) for s, e in c.sentences if any(src == c.source and a < e and s < b for src, a, b in spans)]
+        if not gone:
+            out.append(h)
+            continue
+        kept = tuple(span for span in c.sentences if span not in gone)
+        if not kept:
+            continue
+        text = list(c.text)
+        for s, e in gone:
+            text[s - c.start : e - c.start] = " " * (e - s)
+        chunk = replace(c, text="".join(text), sentences=kept)
+        out.append(
+            replace(
+                h,
+                chunk=chunk,
+                sentences=tuple(sh for sh in h.sentences if (sh.sentence.start, sh.sentence.end) in kept),
+            )
+        )
+    return out
+
+
 def _quoted_before(r: Ranked, spans: frozenset[Span]) -> bool:
     """The sentence overlaps a span quoted earlier (citations may merge sentences)."""
     s = r.hit.sentence
@@ -401,6 +434,19 @@ def _lacks(verdict: answerable.Verdict) -> str:
     if verdict.missing_names:
         return f"the evidence lacks {', '.join(verdict.missing_names)} (chance {verdict.probability:.2f})"
     return f"chance it answers {verdict.probability:.2f} < {answerable.ANSWERABLE_THRESHOLD:.2f}"
+
+
+def question_problem(question: str) -> str:
+    """Why `question` can't be asked ("" if it can): empty, too long, or with control characters."""
+    if not question.strip():
+        return "the question is empty"
+    if len(question) > MAX_QUESTION_CHARS:
+        return f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})"
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in question):
+        return "the question contains control characters (a NUL byte?)"
+    if not any(ch.isalnum() for ch in question):
+        return "the question has no words"
+    return ""
 
 
 def is_refusal(draft: str) -> bool:

@@ -48,6 +48,10 @@ class LlmError(Error):
     """The LLM could not give a draft; the engine answers extractively instead."""
 
 
+class Cancelled(Exception):
+    """Raised by an `on_token` whose asker gave up: the stream is closed and nothing more is drafted."""
+
+
 def sources_text(hits: Sequence[Hit]) -> str:
     return "\n\n".join(
         SOURCE_LINE.format(n=i, source=h.chunk.source, text=" ".join(h.chunk.text.split()))
@@ -109,6 +113,8 @@ class OpenAILikeDrafter:
                             cut = "stopped: the draft was repeating itself"
                             break
                 text = "".join(parts)
+        except Cancelled:
+            raise  # leaving the loop closes the stream: the server stops writing to nobody
         except Exception as exc:  # every client failure means "no draft"
             raise LlmError(_reason(exc)) from exc
         if not isinstance(text, str) or not text.strip():

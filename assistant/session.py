@@ -52,6 +52,13 @@ class Session:
                 self.conversation.add(turn)
             return turn
 
+    def fork(self) -> Session:
+        """A session with this one's conversation so far, free of any answer still running here
+        (a cancelled one finishes on its own and is not recorded)."""
+        other = Session(self.engine)
+        other.conversation.turns = list(self.conversation.turns)
+        return other
+
     def _rewrite(self, question: str) -> dict[str, Any]:
         """The LLM's standalone version of a follow-up, checked before it is used: what it
         said, whether it was accepted, and why not. A failure leaves the rules alone."""

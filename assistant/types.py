@@ -48,6 +48,7 @@ class Answer:
     related: tuple[Citation, ...] = ()  # an abstention's closest passages: on topic, not an answer
     query: str | None = None  # the question as answered, when a conversation resolved a follow-up
     draft_cut: str | None = None  # why the LLM's draft was stopped early (token cap, repetition)
+    error: str | None = None  # the question couldn't be answered at all (bad input, a failure), in one line
 
     def to_json(self) -> dict[str, Any]:
         """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
@@ -68,4 +69,6 @@ class Answer:
             out["llm_error"] = self.llm_error
         if self.draft_cut:
             out["draft_cut"] = self.draft_cut
+        if self.error:
+            out["error"] = self.error
         return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from assistant.config import Settings
     from assistant.engine import Engine
+    from assistant.types import Answer
 
 S = TypeVar("S", bound="BaseSettings")
 
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[corpus], help="answer a question (or '-' for one per line on stdin)")
     ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
-    ask.add_argument("--k", type=int, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
+    ask.add_argument("--k", type=_positive, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
 
     sub.add_parser(
         "chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)"
@@ -59,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--report", type=Path, help="write one JSON record per question here, for error analysis")
     ev.add_argument("--limit", type=int, help="only the first N questions")
     return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,15 +150,36 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if report.changed or report.skipped:
         print(sync_summary(report, engine.stats()["location"]), file=sys.stderr)
     questions = _stdin_questions() if args.question == "-" else [args.question]
-    for question in questions:
-        answer = engine.answer(question)
-        if answer.llm_error:
-            print(f"notice: {answer.llm_error}; answered with quotes instead", file=sys.stderr)
-        if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-        else:
-            print(render_text(answer), flush=True)
+    try:
+        for question in questions:
+            answer = _answer_one(engine, question)
+            if answer.llm_error:
+                print(f"notice: {answer.llm_error}; answered with quotes instead", file=sys.stderr)
+            if answer.error:
+                print(f"error: {answer.error}", file=sys.stderr)
+            if args.json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+            else:
+                print(render_text(answer), flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _answer_one(engine: Engine, question: str | bytes) -> Answer:
+    """One question of a batch: bad input or a failure is that line's error, never the batch's."""
+    from assistant.types import Answer
+    from index.errors import one_line
+
+    if isinstance(question, bytes):
+        shown = question.decode("utf-8", errors="replace")[:200]
+        return Answer(shown, "", abstained=True, error="the line is not valid UTF-8")
+    try:
+        return engine.answer(question)
+    except Exception as exc:
+        log.exception("answering %r failed", question[:200])
+        return Answer(question[:200], "", abstained=True, error=f"couldn't answer: {one_line(exc)}")
 
 
 def _eval(args: argparse.Namespace, engine: Engine) -> int:
@@ -175,8 +205,14 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-def _stdin_questions() -> Iterator[str]:
-    for line in sys.stdin:
+def _stdin_questions() -> Iterator[str | bytes]:
+    """One question per line of stdin, decoded as UTF-8; a line that isn't comes back as bytes."""
+    for raw in sys.stdin.buffer:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield raw.rstrip(b"\r\n")
+            continue
         if line.strip():
             yield line.strip()
 

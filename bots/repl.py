@@ -22,6 +22,8 @@ from rich.text import Text
 from assistant.asks import WANTED
 from assistant.conversation import Resolved, Turn
 from assistant.engine import Engine
+from assistant.live import Watcher
+from assistant.llm import Cancelled
 from assistant.prompts import RELATED_HEADING
 from assistant.session import Session
 from assistant.types import Answer
@@ -49,8 +51,9 @@ class Chat:
         self.engine = engine
         self.console = console
         self.session = Session(engine)
-        # One worker: a cancelled answer finishes in the background before the next starts.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
+        # A cancelled answer may still be waiting on the LLM server; the next question doesn't wait for it.
+        self._worker = ThreadPoolExecutor(max_workers=4, thread_name_prefix="answer")
+        self._printing = threading.Lock()
 
     def handle(self, line: str) -> bool:
         """Act on one line of input; False means leave."""
@@ -64,9 +67,17 @@ class Chat:
 
     def ask(self, question: str) -> None:
         streaming = self.engine.generative
-        on_token = self._print_token if streaming else None
         cancelled = threading.Event()
-        job = self._worker.submit(self.session.ask, question, on_token=on_token, cancelled=cancelled)
+
+        def on_token(token: str) -> None:
+            with self._printing:
+                if cancelled.is_set():
+                    raise Cancelled  # closes the stream: nothing more of this draft is read or shown
+                self._print_token(token)
+
+        job = self._worker.submit(
+            self.session.ask, question, on_token=on_token if streaming else None, cancelled=cancelled
+        )
         spinner = self.console.is_terminal and not streaming
         status: AbstractContextManager[Any] = (
             self.console.status("searching the documents…") if spinner else nullcontext()
@@ -75,7 +86,9 @@ class Chat:
             with status:
                 turn = _wait(job)
         except KeyboardInterrupt:
-            cancelled.set()  # not part of the conversation
+            with self._printing:  # no token of this draft gets printed after this point
+                cancelled.set()  # not part of the conversation
+            self.session = self.session.fork()  # the next question starts now, not when this one gives up
             self.console.print("\n[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
             return
         if streaming and turn.answer.trace.get("draft"):
@@ -262,6 +275,15 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
         status += f", {len(report.skipped)} skipped" if report.skipped else ""
     console.print(status, style="dim", markup=False)
     chat = Chat(engine, console)
+    settings = engine.settings
+    watcher = Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
+    try:
+        return _loop(chat, console, data_dir, interactive)
+    finally:
+        watcher.stop()
+
+
+def _loop(chat: Chat, console: Console, data_dir: Path, interactive: bool) -> int:
     if not interactive:
         for line in sys.stdin:
             if not chat.handle(line):

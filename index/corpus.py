@@ -57,6 +57,7 @@ class CorpusIndex:
         self.collection = f"corpus-{slug}-{self.key}"
         # One cache of canonical texts (memory, then disk, then the file), for sync and citation checks.
         self.texts = TextCache(self.data_dir / "indexes" / self.key / "texts", self.root, max_bytes)
+        self._stamp = ""  # the store fingerprint the loaded keyword index and vector copy were built from
 
     @property
     def location(self) -> str:
@@ -82,28 +83,52 @@ class CorpusIndex:
         stamp = self._fingerprint()
         if LocalIndex.fingerprint(self.local_dir) == stamp:
             try:
-                return LocalIndex.load(self.local_dir)
+                local = LocalIndex.load(self.local_dir)
+                self._stamp = stamp
+                return local
             except (OSError, ValueError):
                 pass  # missing a part, or mid-swap by another process: rebuild
         return self._rebuild_local(stamp)
+
+    def refresh(self) -> bool:
+        """Catch up with changes another process made to a shared store (its manifest
+        fingerprint moved): reload or rebuild the keyword index and vector copy. True if it did."""
+        if "local" not in self.__dict__:
+            return False  # not loaded yet: the first search loads the current one
+        stamp = self._fingerprint()
+        if stamp == self._stamp:
+            return False
+        if LocalIndex.fingerprint(self.local_dir) == stamp:
+            try:
+                self._swap(LocalIndex.load(self.local_dir), stamp)
+                return True
+            except (OSError, ValueError):
+                pass
+        self._rebuild_local(stamp)
+        return True
 
     def _fingerprint(self) -> str:
         files = sorted((s, e["sha256"], e["chunks"]) for s, e in self.store.files().items())
         return hashlib.sha256(repr((files, self.store.count())).encode()).hexdigest()
 
     def _rebuild_local(self, stamp: str | None = None) -> LocalIndex:
+        stamp = stamp or self._fingerprint()
         built = LocalIndex.build(self.store.all_chunks(), self.store.all_vectors())
-        built.save(self.local_dir, stamp or self._fingerprint())
+        built.save(self.local_dir, stamp)
         try:
             # Read back, so a long-running process (chat, Slack) reads vector rows from disk
             # instead of holding every vector (770 MB at 100k chunks) after a sync.
             local = LocalIndex.load(self.local_dir)
         except (OSError, ValueError):
             local = built  # mid-swap by another process: keep the one just built
-        previous = self.__dict__.get("local")
+        return self._swap(local, stamp)
+
+    def _swap(self, local: LocalIndex, stamp: str) -> LocalIndex:
+        # One assignment: a search running now keeps the index it started with. The old one's
+        # file closes when the last such search lets go of it (closing it here could pull
+        # it from under one: answers run in parallel).
         self.__dict__["local"] = local
-        if previous is not None:
-            previous.close()
+        self._stamp = stamp
         return local
 
     def sync(

@@ -20,3 +20,9 @@ class ModelError(Error):
 
 class StoreError(Error):
     """The vector store can't be opened or reached."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line for a person (the traceback goes to the log)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -48,6 +48,7 @@ class OnnxEmbedder:
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self.backend = "onnx"  # becomes "torch" if the export can't be made or doesn't agree
+        self._lock = threading.RLock()
 
     @property
     def path(self) -> str:
@@ -102,9 +103,10 @@ class OnnxEmbedder:
         return self.fallback.count_tokens(texts)  # the tokenizer only; the torch model isn't loaded
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if self.session is None:
-            return self.fallback.embed(texts)
-        return _run(self.session, self._tokenizer, list(texts), self.batch_size)
+        with self._lock:  # answers run in parallel threads; one tokenizer and session, loaded once, used in turn
+            if self.session is None:
+                return self.fallback.embed(texts)
+            return _run(self.session, self._tokenizer, list(texts), self.batch_size)
 
     @property
     def dimension(self) -> int:

@@ -10,11 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeLLM:
     """`replies` is a queue of (kind, value): ("text", answer), ("cut", answer: stopped at the token
-    limit, finish_reason "length"), ("status", 500), ("hang", seconds), ("garbage", body). With the
-    queue empty it answers `default`."""
+    limit, finish_reason "length"), ("slow", (answer, seconds between words)), ("status", 500),
+    ("hang", seconds), ("garbage", body). With the queue empty it answers `default`, after
+    `delay` seconds."""
 
-    def __init__(self, default: str = "The sources do not answer this question."):
+    def __init__(self, default: str = "The sources do not answer this question.", delay: float = 0.0):
         self.default = default
+        self.delay = delay
         self.replies: list[tuple[str, object]] = []
         self.requests: list[dict] = []
         fake = self
@@ -28,7 +30,14 @@ class FakeLLM:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 fake.requests.append(body)
-                kind, value = fake.replies.pop(0) if fake.replies else ("text", fake.default)
+                if fake.replies:
+                    kind, value = fake.replies.pop(0)
+                else:
+                    time.sleep(fake.delay)
+                    kind, value = "text", fake.default
+                pause = 0.0
+                if kind == "slow":
+                    kind, (value, pause) = "text", value
                 if kind == "hang":
                     time.sleep(float(value))
                     kind, value = "text", fake.default
@@ -39,7 +48,7 @@ class FakeLLM:
                 elif kind == "garbage":
                     self._send(200, str(value))
                 elif body.get("stream"):
-                    self._stream(str(value), body.get("model", "m"), finish)
+                    self._stream(str(value), body.get("model", "m"), finish, pause)
                 else:
                     self._send(
                         200,
@@ -69,7 +78,7 @@ class FakeLLM:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, text, model, finish="stop"):
+            def _stream(self, text, model, finish="stop", pause=0.0):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -90,6 +99,7 @@ class FakeLLM:
                         ],
                     }
                     self._chunk(f"data: {json.dumps(chunk)}\n\n")
+                    time.sleep(pause)
                 self._chunk("data: [DONE]\n\n")
                 self._chunk("")
 

@@ -178,3 +178,34 @@ def test_follow_ups_swap_the_subject_and_resolve_pronouns_to_who_was_quoted(tmp_
     name = answers[2]
     assert name.startswith("What is Capt. Jeff Scroggin's name?)") and SCROGGIN in name
     assert "don't cover" not in name
+
+
+def test_ctrl_c_stops_a_streaming_draft_and_the_next_question_starts_at_once(tmp_path, corpus):
+    """Ctrl-C while the model is writing: nothing more of that draft appears, and the next answer
+    doesn't wait for the cancelled one (which would take 40 s more to stream)."""
+    pexpect = pytest.importorskip("pexpect")
+    slow = " ".join(f"word{i}" for i in range(100))  # one word every 0.4 s
+    with FakeLLM(default=f"{HOMELAND} [1]") as llm:
+        llm.replies.append(("slow", (slow, 0.4)))
+        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "60"}
+        subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
+        child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=30)
+        try:
+            child.expect_exact(PROMPT)
+            child.sendline("What did Mayor Garcetti say?")
+            child.expect_exact("word3 ")
+            child.sendintr()
+            child.expect_exact("cancelled")
+            child.expect_exact(PROMPT)
+            started = time.monotonic()
+            child.sendline(BECK)
+            child.expect_exact(PROMPT)
+            after = plain(child.before)
+            assert HOMELAND in after and time.monotonic() - started < 20
+            time.sleep(2)  # the cancelled stream would have written 5 more words by now
+            child.sendline("/help")
+            child.expect_exact(PROMPT)
+            later = after + plain(child.before)
+            assert not re.search(r"\bword(?:[1-9]\d)\b", later), later  # no word of the draft after the cancel
+        finally:
+            child.close(force=True)

@@ -19,9 +19,11 @@ class ScriptedDrafter:
     def __init__(self):
         self.replies: list[str | Exception] = []
         self.asked: list[tuple[str, int]] = []
+        self.shown: list[str] = []  # the passages' text of the last draft asked for
 
     def draft(self, question: str, hits: Sequence, on_token=None) -> str:
         self.asked.append((question, len(hits)))
+        self.shown = [h.chunk.text for h in hits]
         reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
@@ -139,3 +141,14 @@ def test_on_a_near_miss_the_models_refusal_wins_and_the_fallback_is_guarded(engi
     fallback = ask(engine, drafter, "Charlie Beck has been chief for 12 years [1].", question=tenure)
     assert fallback.abstained and fallback.mode == "extractive" and not fallback.citations
     assert "don't say how long" in fallback.text and fallback.related
+
+
+def test_what_was_already_quoted_is_not_shown_to_the_model_again(engine, drafter):
+    text = engine.text_of(ARTICLE)
+    start = text.index(HOMELAND)
+    ask(engine, drafter, GOOD)
+    assert any(HOMELAND in t for t in drafter.shown)
+    drafter.replies[:] = [GOOD]
+    answer = engine.answer(BECK, exclude=frozenset({(ARTICLE, start, start + len(HOMELAND))}))
+    assert drafter.shown and not any(HOMELAND in t for t in drafter.shown)
+    assert not any(HOMELAND in c.quote for c in answer.citations)  # nor can it be cited

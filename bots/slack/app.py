@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import Engine
+from assistant.live import Watcher
 from bots.progress import sync_with_progress
 from bots.slack.config import SlackSettings
 from bots.slack.listeners import Responder, register
@@ -39,6 +41,8 @@ def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = Fals
         # In Socket Mode there is no HTTP request to sign; Bolt must not demand a signature.
         request_verification_enabled=not socket_mode,
         process_before_response=False,  # ack at once; answer on Bolt's worker threads
+        # Answers run side by side, at most this many at a time; one conversation stays in order.
+        listener_executor=ThreadPoolExecutor(max_workers=engine.settings.workers, thread_name_prefix="answer"),
     )
     register(app, Responder(engine, engine.settings.data_dir / "feedback.jsonl"))
     return app
@@ -50,6 +54,8 @@ def run(settings: Settings, slack: SlackSettings, *, http: bool, port: int, host
     app = create_app(engine, slack, socket_mode=not http)
     sync_with_progress(engine)
     engine.warm_up()
+    # Follows the folder (and a shared store) while serving; answers never wait for it.
+    Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
     if http:
         import uvicorn
         from slack_bolt.adapter.asgi import SlackRequestHandler

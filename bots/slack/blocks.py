@@ -16,6 +16,7 @@ SECTION_LIMIT = 3000  # characters in one section's text
 BLOCK_LIMIT = 50  # blocks in one message
 QUOTE_CHARS = 200  # shown per source
 FALLBACK_LIMIT = 3000  # the plain `text` shown in notifications
+ASK_HINT = "Ask me a question about the documents, e.g. “what is the leave policy?”"
 NOT_IN_DOCUMENTS = ":mag: *Not in the documents.* I couldn't find this in the indexed documents, so I won't guess."
 
 
@@ -26,7 +27,10 @@ def escape(text: str) -> str:
 
 def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]]:
     """The fallback `text` and the `blocks` of a reply: answer sections, sources, feedback buttons."""
-    if answer.abstained and answer.related:
+    if answer.error:
+        body = [_section(f":grey_question: {escape(answer.error)}. {ASK_HINT}")]
+        fallback = f"{answer.error}. {ASK_HINT}"
+    elif answer.abstained and answer.related:
         body = [_section(f":mag: *Not answered by the documents.* {escape(answer.text)}")]
         fallback = short(escape(answer.text), FALLBACK_LIMIT)
     elif answer.abstained:
@@ -35,7 +39,7 @@ def answer_message(answer: Answer, feedback_value: str) -> tuple[str, list[dict]
     else:
         body = [_section(part) for part in split(escape(_bold_markers(answer.text)), SECTION_LIMIT)]
         fallback = short(escape(answer.text), FALLBACK_LIMIT)
-    tail = related_blocks(answer) if answer.abstained else sources_blocks(answer)
+    tail = [] if answer.error else related_blocks(answer) if answer.abstained else sources_blocks(answer)
     tail += notes_blocks(answer)
     tail.append(feedback_block(feedback_value))
     room = BLOCK_LIMIT - len(tail)

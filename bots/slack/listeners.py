@@ -17,10 +17,12 @@ from assistant.engine import Engine
 from assistant.llm import OnToken
 from assistant.session import Session
 from assistant.types import Answer
-from bots.slack.blocks import answer_message, draft_text
+from bots.slack.blocks import answer_message, draft_text, escape
+from index.errors import one_line
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
+EMOJI = re.compile(r":[a-z0-9_+'-]+:")  # Slack's :shortcodes:, which aren't words of a question
 # Message subtypes that are a person saying something; edits, deletions, joins… are not.
 ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 PROGRESS_REACTION = "hourglass_flowing_sand"
@@ -71,7 +73,8 @@ class Pacer:
 
 
 class Responder:
-    """Answers questions from Slack: one at a time, each in its thread's conversation session."""
+    """Answers questions from Slack, several at once; each conversation (a thread, a DM, one
+    person's `/ask` in a channel) keeps its own order in its session."""
 
     def __init__(self, engine: Engine, feedback_log: Path, threads: int = 1000):
         self.engine = engine
@@ -81,36 +84,46 @@ class Responder:
         self._sessions: OrderedDict[tuple[str, str], Session] = OrderedDict()
         self._max_sessions = threads
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()  # feedback key -> what was answered
-        self._lock = threading.Lock()  # the engine answers one question at a time
+        self._lock = threading.Lock()  # guards the two maps above, never held while answering
 
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
         return (channel, thread_ts) in self._sessions
 
-    def answer(
-        self, question: str, channel: str, thread_ts: str | None, on_token: OnToken | None = None
-    ) -> tuple[Answer, str]:
-        """Answer `question` in the session of its thread; returns the answer and its feedback key."""
-        key = (channel, thread_ts or "")
+    def session(self, key: tuple[str, str]) -> Session:
+        """The conversation for `key`, most recently used last; the oldest are forgotten."""
         with self._lock:
             session = self._sessions.pop(key, None) or Session(self.engine)
-            self._sessions[key] = session  # most recently used last
+            self._sessions[key] = session
             while len(self._sessions) > self._max_sessions:
                 self._sessions.popitem(last=False)
-            answer = session.ask(question, on_token=on_token).answer
-            feedback_key = secrets.token_hex(8)
+            return session
+
+    def answer(
+        self, question: str, channel: str, thread_ts: str | None, on_token: OnToken | None = None, *, user: str = ""
+    ) -> tuple[Answer, str]:
+        """Answer `question` in its conversation: the thread's, or (no thread) the user's in this
+        channel; returns the answer and its feedback key."""
+        key = (channel, thread_ts) if thread_ts else (channel, f"user:{user}")
+        answer = self.session(key).ask(question, on_token=on_token).answer
+        feedback_key = secrets.token_hex(8)
+        with self._lock:
             self._answers[feedback_key] = answer.to_json()
             while len(self._answers) > 10_000:
                 self._answers.popitem(last=False)
         return answer, feedback_key
 
-    def reply(self, client: Any, question: str, channel: str, thread_ts: str | None, message_ts: str | None) -> None:
-        """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question."""
+    def reply(
+        self, client: Any, question: str, channel: str, thread_ts: str | None, message_ts: str | None, user: str = ""
+    ) -> None:
+        """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question.
+        Whatever goes wrong, the asker gets a reply saying so and no progress marks stay behind."""
         if message_ts:
             _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
+        placeholder: str | None = None
         try:
             if not self.engine.generative:
-                answer, key = self.answer(question, channel, thread_ts)
+                answer, key = self.answer(question, channel, thread_ts, user=user)
                 text, blocks = answer_message(answer, key)
                 self.pacer.wait(channel)
                 client.chat_postMessage(
@@ -120,7 +133,8 @@ class Responder:
             # Generative: post a placeholder, stream the draft into it at most once a second,
             # then replace it with the verified answer.
             self.pacer.wait(channel)
-            ts = client.chat_postMessage(channel=channel, text="_Reading the documents…_", **kwargs)["ts"]
+            placeholder = client.chat_postMessage(channel=channel, text="_Reading the documents…_", **kwargs)["ts"]
+            ts = placeholder
             draft: list[str] = []
             last = [time.monotonic()]
 
@@ -130,12 +144,30 @@ class Responder:
                     last[0] = time.monotonic()
                     _quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
 
-            answer, key = self.answer(question, channel, thread_ts, on_token)
+            answer, key = self.answer(question, channel, thread_ts, on_token, user=user)
             text, blocks = answer_message(answer, key)
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except Exception as exc:
+            log.exception("answering in %s failed", channel)
+            self._apologise(client, channel, kwargs, placeholder, exc)
         finally:
             if message_ts:
                 _quietly(client.reactions_remove, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+
+    def _apologise(
+        self, client: Any, channel: str, kwargs: dict[str, Any], placeholder: str | None, exc: Exception
+    ) -> None:
+        """The one-line reason where the question was asked, in place of the placeholder if there is one."""
+        text = failure_text(exc)
+        try:
+            if placeholder:
+                client.chat_update(channel=channel, ts=placeholder, text=text, blocks=[])
+            else:
+                client.chat_postMessage(channel=channel, text=text, **kwargs)
+        except Exception as again:  # noqa: BLE001 - Slack itself is failing; the log is all that is left
+            log.warning("could not tell %s that answering failed: %s", channel, again)
+            if placeholder:
+                _quietly(client.chat_delete, channel=channel, ts=placeholder)
 
     def record_feedback(self, key: str, value: str, user: str, message_text: str) -> None:
         """Append one click to the feedback log (JSONL in the data directory)."""
@@ -172,9 +204,9 @@ def register(app: Any, responder: Responder) -> None:
             return
         if not responder.seen.first(f"msg:{event['channel']}:{event['ts']}"):
             return  # the `message` event for the same post got here first
-        question = MENTION.sub("", event.get("text", "")).strip()
+        question = _question(event.get("text", ""))
         thread_ts = event.get("thread_ts") or event["ts"]
-        responder.reply(client, question, event["channel"], thread_ts, event["ts"])
+        responder.reply(client, question, event["channel"], thread_ts, event["ts"], event.get("user", ""))
 
     @app.event("message")
     def on_message(event, client, context):
@@ -188,10 +220,10 @@ def register(app: Any, responder: Responder) -> None:
             return
         if not responder.seen.first(f"msg:{channel}:{event['ts']}"):
             return
-        question = MENTION.sub("", event.get("text", "")).strip()
+        question = _question(event.get("text", ""))
         if not direct:
             thread_ts = thread_ts or event["ts"]
-        responder.reply(client, question, channel, thread_ts, event["ts"])
+        responder.reply(client, question, channel, thread_ts, event["ts"], event.get("user", ""))
 
     @app.command("/ask")
     def on_ask(ack, command, respond):
@@ -200,8 +232,12 @@ def register(app: Any, responder: Responder) -> None:
             ack("Ask a question about the documents, e.g. `/ask what is the leave policy?`")
             return
         ack(f"Looking up: {question}")
-        answer, key = responder.answer(question, command["channel_id"], None)
-        text, blocks = answer_message(answer, key)
+        try:
+            answer, key = responder.answer(question, command["channel_id"], None, user=command.get("user_id", ""))
+            text, blocks = answer_message(answer, key)
+        except Exception as exc:
+            log.exception("/ask failed")
+            text, blocks = failure_text(exc), []
         respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
 
     @app.action(re.compile(r"^feedback_(up|down)$"))
@@ -212,6 +248,16 @@ def register(app: Any, responder: Responder) -> None:
         responder.record_feedback(
             action.get("value", ""), value, body.get("user", {}).get("id", ""), message.get("text", "")
         )
+
+
+def _question(text: str) -> str:
+    """A message's question: without the mention and without emoji shortcodes."""
+    return EMOJI.sub(" ", MENTION.sub(" ", text)).strip()
+
+
+def failure_text(exc: BaseException) -> str:
+    """What the asker reads when answering failed."""
+    return f":warning: I couldn't answer that: {escape(one_line(exc))}"
 
 
 def _from_a_bot(event: dict[str, Any], context: Any) -> bool:
