@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -113,8 +114,8 @@ def test_two_processes_on_one_chroma_server_and_a_server_that_goes_away_and_come
             post = ask(bot, slack, FACT_QUESTION, "CSHARED")
             assert cites(post, FACT_FILE)
             text = (corpus / FACT_FILE).read_text(encoding="utf-8")
-            quoted = message_text(post)
-            assert FACT in quoted and FACT in text  # the quote is the file's text
+            start, end = (int(x) for x in re.search(rf"`{FACT_FILE}:(\d+)-(\d+)`", message_text(post)).groups())
+            assert text[start:end] == FACT and FACT in message_text(post)  # the quote is the file's text there
 
             server.stop()
             body, ev = event(text=f"<@{BOT_USER}> {BECK}", channel="CDOWN")
@@ -159,20 +160,33 @@ def test_with_a_slow_llm_six_people_are_answered_side_by_side(tmp_path, slack):
             )
 
 
-def test_two_people_asking_in_one_channel_have_separate_conversations(tmp_path, embedder):
-    from assistant.config import Settings
-    from assistant.engine import Engine
-    from bots.slack.listeners import Responder
+def test_two_people_asking_in_one_channel_have_separate_conversations(tmp_path, slack):
+    from urllib.parse import urlencode
 
-    engine = Engine(Settings(corpus=BUNDLED, data_dir=tmp_path / "data"), embedder=embedder)
-    engine.sync()
-    responder = Responder(engine, tmp_path / "feedback.jsonl")
-    first, _ = responder.answer(BECK, "CASK", None, user="U1")
-    assert HOMELAND in first.text
-    other, _ = responder.answer("What else did he say?", "CASK", None, user="U2")
-    assert other.abstained and other.query is None  # nothing of U1's question carried over
-    again, _ = responder.answer("What else did he say?", "CASK", None, user="U1")
-    assert not again.abstained and again.query == "What else did Chief Beck say?"
+    def slash(bot, user: str, text: str, n: int) -> dict:
+        form = urlencode(
+            {
+                "command": "/ask",
+                "text": text,
+                "channel_id": "CASK",
+                "user_id": user,
+                "team_id": "T1",
+                "response_url": f"http://127.0.0.1:{slack.port}/respond/ask{n}",
+                "trigger_id": f"1.{n}",
+            }
+        )
+        assert bot.send(form, content_type="application/x-www-form-urlencoded")[0] == 200
+        replies = slack.wait_for(lambda: slack.posts(method=f"/respond/ask{n}"), timeout=30)
+        assert replies, f"no answer to /ask {n}"
+        return replies[-1]
+
+    for bot in start_bot(tmp_path, slack):
+        assert HOMELAND in message_text(slash(bot, "U1", BECK, 1))
+        # U2's pronoun has nothing to point back to: U1's question is not U2's conversation.
+        assert "Not in the documents" in message_text(slash(bot, "U2", "What else did he say?", 2))
+        # U1's own follow-up is resolved against U1's question: more of Chief Beck's words.
+        mine = message_text(slash(bot, "U1", "What else did he say?", 3))
+        assert "Not in the documents" not in mine and HOMELAND not in mine
 
 
 def test_a_mention_with_no_question_gets_a_hint(tmp_path, slack, embedder):
