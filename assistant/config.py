@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
 
     corpus: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
+    spaces: Path | None = Field(
+        None, description="A spaces file (TOML): several folders, each with who may ask it; replaces the corpus."
+    )
     data_dir: Path = Field(Path(".assistant"), description="Where the on-disk index, the BM25 cache and the log live.")
     chroma_url: str | None = Field(
         None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma."

@@ -13,7 +13,9 @@ from assistant.citations import Evidence
 from assistant.config import Settings
 from assistant.extractive import Ranked
 from assistant.llm import Draft, Drafter, LlmError, OnToken, OpenAILikeDrafter, Rewriter
-from assistant.prompts import EMPTY_QUESTION, MAX_QUESTION_CHARS, NOT_COVERED, REFUSAL
+from assistant.prompts import EMPTY_QUESTION, MAX_QUESTION_CHARS, NO_SPACE, NOT_COVERED, REFUSAL
+from assistant.spaces import Space
+from assistant.spaces import load as load_spaces
 from assistant.types import Answer, Citation
 from assistant.verify import Passage
 from index import speakers
@@ -42,6 +44,7 @@ class Engine:
         embedder: Embedder | None = None,
         drafter: Drafter | None = None,
         rewriter: Rewriter | None = None,
+        spaces: Sequence[Space] | None = None,
     ):
         self.settings = settings
         self.weights = Weights()
@@ -52,14 +55,27 @@ class Engine:
             self.drafter = drafter or client
             self.rewriter = rewriter or client
         self.embedder = embedder or make_embedder(settings)
-        self.index = CorpusIndex(
-            settings.corpus,
-            settings.data_dir,
-            self.embedder,
-            chroma_url=settings.chroma_url,
-            chunk_tokens=settings.chunk_tokens,
-            max_bytes=int(settings.max_file_mb * 1024 * 1024),
-        )
+        if spaces is None:
+            spaces = load_spaces(settings.spaces) if settings.spaces else [Space("", settings.corpus)]
+        self.spaces = list(spaces)
+        # Named spaces: sources are "space/path" inside the engine, and citations name their space.
+        self.named = any(s.name for s in self.spaces)
+        self.indexes = {
+            s.name: CorpusIndex(
+                s.corpus,
+                settings.data_dir,
+                self.embedder,
+                chroma_url=settings.chroma_url,
+                chunk_tokens=settings.chunk_tokens,
+                max_bytes=int(settings.max_file_mb * 1024 * 1024),
+            )
+            for s in self.spaces
+        }
+
+    @property
+    def index(self) -> CorpusIndex:
+        """The index of the first space (the only one without a spaces file)."""
+        return next(iter(self.indexes.values()))
 
     @property
     def generative(self) -> bool:
@@ -67,20 +83,39 @@ class Engine:
         return self.drafter is not None
 
     def sync(self, **options: Any) -> SyncReport | None:
-        """The index's sync (`CorpusIndex.sync`, same keyword options)."""
-        return self.index.sync(**options)
+        """Every space's sync (`CorpusIndex.sync`, same keyword options), as one report;
+        None if another process is syncing one of them."""
+        reports = self.sync_each(**options)
+        if len(reports) == 1:
+            return next(iter(reports.values()))
+        if any(r is None for r in reports.values()):
+            return None
+        return SyncReport.combine([(name, r) for name, r in reports.items() if r is not None])
+
+    def sync_each(self, **options: Any) -> dict[str, SyncReport | None]:
+        """Each space's own sync report, by space name."""
+        return {name: index.sync(**options) for name, index in self.indexes.items()}
 
     def stats(self) -> dict[str, Any]:
-        """Documents and chunks indexed, the model and where the index lives."""
-        return self.index.stats()
+        """Documents and chunks indexed (in every space), the model and where the index lives."""
+        each = [index.stats() for index in self.indexes.values()]
+        if len(each) == 1:
+            return each[0]
+        return {**each[0], "documents": sum(e["documents"] for e in each), "chunks": sum(e["chunks"] for e in each)}
 
     def warm_up(self) -> None:
         """Load the model now, so the first question doesn't wait for it."""
         self.embedder.embed(["warm up"])
 
-    def text_of(self, source: str) -> str | None:
-        """The canonical text of `source` as the file is now; None if it can't be read."""
-        return self.index.text_of(source)
+    def text_of(self, source: str, space: str | None = None) -> str | None:
+        """The canonical text of `source` (in `space`, or "space/path" inside the engine) as the
+        file is now; None if it can't be read."""
+        if space is None and self.named and "/" in source:
+            head, rest = source.split("/", 1)
+            if head in self.indexes:
+                space, source = head, rest
+        index = self.indexes.get(space) if space is not None else self.index
+        return index.text_of(source) if index is not None else None
 
     def answer(
         self,
@@ -92,8 +127,10 @@ class Engine:
         queries: Sequence[str] = (),
         exclude: frozenset[Span] = frozenset(),
         on_token: OnToken | None = None,
+        spaces: Sequence[str] | None = None,
     ) -> Answer:
-        """Answer `question`. A conversation passes what it resolved: `query` to retrieve with,
+        """Answer `question` from the `spaces` named (every space if None; no other space is
+        searched, so nothing of it can be quoted). A conversation passes what it resolved: `query` to retrieve with,
         `understood` (the follow-up written out as a question of its own, which is what the
         answer reads and the LLM is asked), further `queries` whose hits are added (an LLM's
         rewrite, which so can add passages but never lose the rules' ones), and spans never
@@ -104,27 +141,47 @@ class Engine:
         if problem:
             return Answer(question[:200], EMPTY_QUESTION if not question else problem, abstained=True, error=problem)
         searched = list(dict.fromkeys(q for q in (query or question, *queries) if q and q.strip()))
-        hits = self.search(searched, k or self.settings.top_k)
+        if spaces is not None and not spaces:
+            return Answer(question, NO_SPACE, abstained=True)
+        hits = self.search(searched, k or self.settings.top_k, spaces)
         asked = understood or question
         extractive_answer = self.compose(question, hits, exclude=exclude, understood=asked)
         extractive_answer.trace["queries"] = searched
+        extractive_answer.trace["spaces"] = list(spaces) if spaces is not None else list(self.indexes)
         if asked != question or searched != [question]:
             extractive_answer = replace(extractive_answer, query=asked if asked != question else searched[0])
         if self.drafter is None or not hits or extractive_answer.trace.get("off_topic"):
-            return extractive_answer  # nothing the documents say comes near: no model gets to guess
+            return self._spaced(extractive_answer)  # nothing the documents say comes near: no model guesses
         shown = without(hits, exclude)  # "what else?": the model doesn't see what was already quoted
         if not shown:
-            return extractive_answer
-        return self.generate(asked, shown, extractive_answer, on_token=on_token)
+            return self._spaced(extractive_answer)
+        return self._spaced(self.generate(asked, shown, extractive_answer, on_token=on_token))
 
-    def search(self, queries: Sequence[str], k: int) -> list[Hit]:
-        """The top `k` passages of each query, together (each passage once, at its best score)."""
-        best: dict[str, Hit] = {}
-        for q in queries:
-            for h in self.index.search(q, k, weights=self.weights):
-                if h.chunk.id not in best or h.score > best[h.chunk.id].score:
-                    best[h.chunk.id] = h
-        return sorted(best.values(), key=lambda h: -h.score)
+    def search(self, queries: Sequence[str], k: int, spaces: Sequence[str] | None = None) -> list[Hit]:
+        """The top `k` passages of each query in each of `spaces` (all if None), merged into one
+        ranked list (each passage once, at its best score)."""
+        best: dict[tuple[str, str], Hit] = {}
+        for name in spaces if spaces is not None else list(self.indexes):
+            index = self.indexes[name]
+            for q in queries:
+                for h in index.search(q, k, weights=self.weights):
+                    key = (name, h.chunk.id)
+                    if key not in best or h.score > best[key].score:
+                        best[key] = _in_space(h, name) if self.named else h
+        return sorted(best.values(), key=lambda h: -h.score)[: k * len(queries)]
+
+    def _spaced(self, answer: Answer) -> Answer:
+        """Citations as the contract has them: the path in its space, and the space's name."""
+        if not self.named:
+            return answer
+
+        def split(c: Citation) -> Citation:
+            space, source = c.source.split("/", 1)
+            return replace(c, space=space, source=source)
+
+        return replace(
+            answer, citations=tuple(split(c) for c in answer.citations), related=tuple(split(c) for c in answer.related)
+        )
 
     def generate(self, question: str, hits: list[Hit], fallback: Answer, *, on_token: OnToken | None = None) -> Answer:
         """The LLM's answer, verified sentence by sentence; `fallback` (extractive) when it fails or nothing holds."""
@@ -367,6 +424,13 @@ EXCLUDED = "already quoted earlier in this conversation"
 
 def _span(r: Ranked) -> Span:
     return (r.hit.sentence.source, r.hit.sentence.start, r.hit.sentence.end)
+
+
+def _in_space(hit: Hit, space: str) -> Hit:
+    """`hit` with its sources written "space/path", so every later step keeps them apart."""
+    chunk = replace(hit.chunk, source=f"{space}/{hit.chunk.source}")
+    sentences = tuple(replace(sh, sentence=replace(sh.sentence, source=chunk.source)) for sh in hit.sentences)
+    return replace(hit, chunk=chunk, sentences=sentences)
 
 
 def without(hits: Sequence[Hit], spans: frozenset[Span]) -> list[Hit]:

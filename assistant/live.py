@@ -1,6 +1,6 @@
 """The live index: while a bot or chat runs, follow the corpus folder and the shared store.
 
-A background thread looks every `interval` seconds. If the folder changed (a file added,
+A background thread looks every `interval` seconds. If a folder changed (a file added,
 edited, renamed or deleted) and then stayed quiet for one more look, it syncs: a burst
 of saves is one sync, and answers keep using the index as it was until the sync is done.
 On every look it also checks the store's manifest fingerprint, so a change another
@@ -77,16 +77,18 @@ class Watcher:
                 if self.on_sync:
                     self.on_sync(report)
                 return
-        self.engine.index.refresh()
+        for index in self.engine.indexes.values():
+            index.refresh()
 
     def signature(self) -> Signature:
-        """What the folder holds now: each document's path, size and modification time."""
-        root = self.engine.index.root
+        """What the folders hold now: each document's path, size and modification time."""
         out = []
-        for source in discover(root):
-            try:
-                st = os.stat(root / source)
-            except OSError:
-                continue
-            out.append((source, st.st_size, st.st_mtime_ns))
+        for name, index in self.engine.indexes.items():
+            root = index.root
+            for source in discover(root):
+                try:
+                    st = os.stat(root / source)
+                except OSError:
+                    continue
+                out.append((f"{name}/{source}", st.st_size, st.st_mtime_ns))
         return tuple(out)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 NOT_COVERED = "The documents don't cover this question, so I can't answer it from them."
 EMPTY_QUESTION = "Ask a question about the documents."
+NO_SPACE = "No documents are shared here, so I can't answer questions in this place."
 MAX_QUESTION_CHARS = 2000  # longer input is not a question but a pasted document
 # An abstention on a question the documents touch but don't answer; {mentioned} is what they do mention.
 MENTION_NOT_KIND = "The documents mention {mentioned} but don't say {wh}."

@@ -7,6 +7,7 @@ turn, so those steps are written once and behave the same everywhere.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,8 +19,9 @@ from assistant.llm import LlmError, OnToken
 class Session:
     """One conversation over one engine: a terminal chat, a Slack thread, a DM."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, spaces: Sequence[str] | None = None):
         self.engine = engine
+        self.spaces = None if spaces is None else list(spaces)  # what this conversation may search
         self.conversation = Conversation()
         # Turns of one conversation are answered in order, even when asked from several threads.
         self._lock = threading.Lock()
@@ -44,6 +46,7 @@ class Session:
                 queries=(resolved.rewrite,) if resolved.rewrite else (),
                 exclude=resolved.exclude,
                 on_token=on_token,
+                spaces=self.spaces,
             )
             if rewrite:
                 answer.trace["rewrite"] = rewrite
@@ -55,7 +58,7 @@ class Session:
     def fork(self) -> Session:
         """A session with this one's conversation so far, free of any answer still running here
         (a cancelled one finishes on its own and is not recorded)."""
-        other = Session(self.engine)
+        other = Session(self.engine, self.spaces)
         other.conversation.turns = list(self.conversation.turns)
         return other
 

@@ -17,6 +17,7 @@ class Citation:
     quote: str
     score: float
     page: int | None = None
+    space: str | None = None  # the space it comes from, when spaces are configured
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -29,6 +30,8 @@ class Citation:
         }
         if self.page is not None:
             out["page"] = self.page
+        if self.space is not None:
+            out["space"] = self.space
         return out
 
 

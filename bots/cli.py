@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
     from assistant.config import Settings
     from assistant.engine import Engine
+    from assistant.spaces import Space
     from assistant.types import Answer
+    from index.sync import SyncReport
 
 S = TypeVar("S", bound="BaseSettings")
 
@@ -37,25 +39,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     corpus = argparse.ArgumentParser(add_help=False)
     corpus.add_argument("--corpus", type=Path, help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
+    picked = argparse.ArgumentParser(add_help=False)
+    picked.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a space of $ASSISTANT_SPACES to use (repeatable; default: every space)",
+    )
 
-    ingest = sub.add_parser("ingest", parents=[corpus], help="sync the index with the corpus folder")
+    ingest = sub.add_parser("ingest", parents=[corpus, picked], help="sync the index with the corpus folder")
     ingest.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
-    ask = sub.add_parser("ask", parents=[corpus], help="answer a question (or '-' for one per line on stdin)")
+    ask = sub.add_parser("ask", parents=[corpus, picked], help="answer a question (or '-' for one per line on stdin)")
     ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
     ask.add_argument("--k", type=_positive, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
 
     sub.add_parser(
-        "chat", parents=[corpus], help="a conversation in the terminal (or one question per line from a pipe)"
+        "chat", parents=[corpus, picked], help="a conversation in the terminal (or one question per line from a pipe)"
     )
+    sub.add_parser("spaces", help="list the spaces of $ASSISTANT_SPACES: folders, documents, where each may be asked")
 
     slack = sub.add_parser("slack", parents=[corpus], help="run the Slack bot (Socket Mode, or --http)")
     slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events instead of Socket Mode")
     slack.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="address for --http (default all)")
 
-    ev = sub.add_parser("eval", parents=[corpus], help="score answers against gold questions (JSONL)")
+    ev = sub.add_parser("eval", parents=[corpus, picked], help="score answers against gold questions (JSONL)")
     ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.add_argument("--report", type=Path, help="write one JSON record per question here, for error analysis")
@@ -125,22 +136,27 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         slack = _validated(SlackSettings, "slack_")
         return run(settings, slack, http=args.http, port=args.port, host=args.host)
-    engine = Engine(settings)
+    if args.command == "spaces":
+        return _spaces(settings)
+    engine = Engine(settings, spaces=_picked(settings, getattr(args, "space", [])))
     if args.command == "chat":
         from bots.repl import run_chat
 
         return run_chat(engine, settings.data_dir)
-    # Questions don't wait for an ingest another process is running: they use the index as it is.
-    report = sync_with_progress(engine, wait=args.command in ("ingest", "eval"))
-    if report is None:
-        print("notice: another process is updating the index; answering from it as it is", file=sys.stderr)
-        report = SyncReport()
+    if args.command == "ingest" and engine.named and not args.json:
+        # One line per space, each with its own report.
+        reports = {name: r or SyncReport() for name, r in engine.sync_each(wait=True).items()}
+        for name, each in reports.items():
+            print(f"{name}: " + sync_summary(each, engine.indexes[name].location))
+        report = SyncReport.combine(list(reports.items()))
+    else:
+        # Questions don't wait for an ingest another process is running: they use the index as it is.
+        report = sync_with_progress(engine, wait=args.command in ("ingest", "eval")) or _busy()
     if args.command == "ingest":
-        print(
-            json.dumps(report_json(report), ensure_ascii=False)
-            if args.json
-            else sync_summary(report, engine.stats()["location"])
-        )
+        if args.json:
+            print(json.dumps(report_json(report), ensure_ascii=False))
+        elif not engine.named:
+            print(sync_summary(report, engine.stats()["location"]))
         if report.skipped and not (report.added or report.updated or report.unchanged):
             print(f"error: none of the {len(report.skipped)} files in {settings.corpus} could be read", file=sys.stderr)
             return 1
@@ -180,6 +196,43 @@ def _answer_one(engine: Engine, question: str | bytes) -> Answer:
     except Exception as exc:
         log.exception("answering %r failed", question[:200])
         return Answer(question[:200], "", abstained=True, error=f"couldn't answer: {one_line(exc)}")
+
+
+def _busy() -> SyncReport:
+    from index.sync import SyncReport
+
+    print("notice: another process is updating the index; answering from it as it is", file=sys.stderr)
+    return SyncReport()
+
+
+def _picked(settings: Settings, names: list[str]) -> list[Space] | None:
+    """The spaces asked for on the command line (all of them by default); None without a spaces file."""
+    from assistant import spaces
+    from index.errors import Error
+
+    if not settings.spaces:
+        if names:
+            raise Error("--space needs a spaces file (ASSISTANT_SPACES)")
+        return None
+    return spaces.pick(spaces.load(settings.spaces), names)
+
+
+def _spaces(settings: Settings) -> int:
+    """`assistant spaces`: each space's folder, what is indexed, and where it may be asked."""
+    from assistant import spaces
+    from assistant.engine import Engine
+    from index.errors import Error
+
+    if not settings.spaces:
+        raise Error("no spaces file: set ASSISTANT_SPACES to one (see the README)")
+    engine = Engine(settings, spaces=spaces.load(settings.spaces))
+    for space in engine.spaces:
+        stats = engine.indexes[space.name].stats()
+        print(
+            f"{space.name}: {space.corpus} · {stats['documents']} documents, {stats['chunks']} chunks · "
+            f"asked {space.where()}"
+        )
+    return 0
 
 
 def _eval(args: argparse.Namespace, engine: Engine) -> int:

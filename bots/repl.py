@@ -131,7 +131,7 @@ class Chat:
         except (ValueError, StopIteration):
             numbers = ", ".join(str(c.n) for c in answer.citations) or "none"
             return f"Usage: /open N, with N a citation of the last answer ({numbers})."
-        text = self.engine.text_of(cite.source)
+        text = self.engine.text_of(cite.source, cite.space)
         if text is None or text[cite.start : cite.end] != cite.quote:
             return f"{cite.source} has changed since it was cited; ask again."
         return render_open(text, cite.source, cite.start, cite.end, cite.page)
@@ -170,7 +170,8 @@ def render_sources(answer: Answer, full: bool) -> Text:
     for c in answer.citations or answer.related:
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
-        out.append(f"{c.source}:{c.start}-{c.end}{page}", style="bold")
+        path = f"{c.space}/{c.source}" if c.space else c.source
+        out.append(f"{path}:{c.start}-{c.end}{page}", style="bold")
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
         out.append(f"\n    {quote}\n", style="green" if answer.citations else "dim")
     out.rstrip()

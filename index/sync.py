@@ -13,7 +13,7 @@ files of one write batch out of date, which the next sync redoes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,22 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    @classmethod
+    def combine(cls, reports: Sequence[tuple[str, SyncReport]]) -> SyncReport:
+        """Several folders' reports as one, each file written "name/path"."""
+        out = cls()
+        for name, r in reports:
+            out.added += [f"{name}/{s}" for s in r.added]
+            out.updated += [f"{name}/{s}" for s in r.updated]
+            out.removed += [f"{name}/{s}" for s in r.removed]
+            out.skipped += [(f"{name}/{s}", why) for s, why in r.skipped]
+            out.warnings += [(f"{name}/{s}", what) for s, what in r.warnings]
+            out.unchanged += r.unchanged
+            out.chunks_written += r.chunks_written
+            out.chunks += r.chunks
+            out.seconds += r.seconds
+        return out
 
 
 def sync(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assistant import spaces
 from assistant.engine import Engine
 from assistant.llm import OnToken
 from assistant.session import Session
@@ -89,31 +90,54 @@ class Responder:
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
         return (channel, thread_ts) in self._sessions
 
-    def session(self, key: tuple[str, str]) -> Session:
-        """The conversation for `key`, most recently used last; the oldest are forgotten."""
+    def visible(self, channel: str, user: str, direct: bool) -> list[str] | None:
+        """The spaces a question asked here may search (None: the one corpus, no spaces file)."""
+        if not self.engine.named:
+            return None
+        return spaces.visible(self.engine.spaces, channel=channel, user=user, direct=direct)
+
+    def session(self, key: tuple[str, str], visible: list[str] | None = None) -> Session:
+        """The conversation for `key`, most recently used last; the oldest are forgotten. It keeps
+        the visibility of where it started, so a thread's follow-ups search what its channel may."""
         with self._lock:
-            session = self._sessions.pop(key, None) or Session(self.engine)
+            session = self._sessions.pop(key, None) or Session(self.engine, visible)
             self._sessions[key] = session
             while len(self._sessions) > self._max_sessions:
                 self._sessions.popitem(last=False)
             return session
 
     def answer(
-        self, question: str, channel: str, thread_ts: str | None, on_token: OnToken | None = None, *, user: str = ""
+        self,
+        question: str,
+        channel: str,
+        thread_ts: str | None,
+        on_token: OnToken | None = None,
+        *,
+        user: str = "",
+        direct: bool = False,
     ) -> tuple[Answer, str]:
         """Answer `question` in its conversation: the thread's, or (no thread) the user's in this
-        channel; returns the answer and its feedback key."""
+        channel, searching only the spaces visible there; returns the answer and its feedback key."""
         key = (channel, thread_ts) if thread_ts else (channel, f"user:{user}")
-        answer = self.session(key).ask(question, on_token=on_token).answer
+        visible = self.visible(channel, user, direct)
+        session = self.session(key, visible)
+        answer = session.ask(question, on_token=on_token).answer
         feedback_key = secrets.token_hex(8)
         with self._lock:
-            self._answers[feedback_key] = answer.to_json()
+            self._answers[feedback_key] = {**answer.to_json(), "spaces": session.spaces}
             while len(self._answers) > 10_000:
                 self._answers.popitem(last=False)
         return answer, feedback_key
 
     def reply(
-        self, client: Any, question: str, channel: str, thread_ts: str | None, message_ts: str | None, user: str = ""
+        self,
+        client: Any,
+        question: str,
+        channel: str,
+        thread_ts: str | None,
+        message_ts: str | None,
+        user: str = "",
+        direct: bool = False,
     ) -> None:
         """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question.
         Whatever goes wrong, the asker gets a reply saying so and no progress marks stay behind."""
@@ -123,7 +147,7 @@ class Responder:
         placeholder: str | None = None
         try:
             if not self.engine.generative:
-                answer, key = self.answer(question, channel, thread_ts, user=user)
+                answer, key = self.answer(question, channel, thread_ts, user=user, direct=direct)
                 text, blocks = answer_message(answer, key)
                 self.pacer.wait(channel)
                 client.chat_postMessage(
@@ -144,7 +168,7 @@ class Responder:
                     last[0] = time.monotonic()
                     _quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
 
-            answer, key = self.answer(question, channel, thread_ts, on_token, user=user)
+            answer, key = self.answer(question, channel, thread_ts, on_token, user=user, direct=direct)
             text, blocks = answer_message(answer, key)
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except Exception as exc:
@@ -179,6 +203,7 @@ class Responder:
             "question": answered.get("question"),
             "answer": answered.get("answer", message_text),
             "citations": answered.get("citations", []),
+            "spaces": answered.get("spaces"),
         }
         self.feedback_log.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, open(self.feedback_log, "a", encoding="utf-8") as fh:
@@ -223,7 +248,7 @@ def register(app: Any, responder: Responder) -> None:
         question = _question(event.get("text", ""))
         if not direct:
             thread_ts = thread_ts or event["ts"]
-        responder.reply(client, question, channel, thread_ts, event["ts"], event.get("user", ""))
+        responder.reply(client, question, channel, thread_ts, event["ts"], event.get("user", ""), direct)
 
     @app.command("/ask")
     def on_ask(ack, command, respond):
@@ -233,7 +258,9 @@ def register(app: Any, responder: Responder) -> None:
             return
         ack(f"Looking up: {question}")
         try:
-            answer, key = responder.answer(question, command["channel_id"], None, user=command.get("user_id", ""))
+            channel = command["channel_id"]
+            direct = command.get("channel_name") == "directmessage" or channel.startswith("D")
+            answer, key = responder.answer(question, channel, None, user=command.get("user_id", ""), direct=direct)
             text, blocks = answer_message(answer, key)
         except Exception as exc:
             log.exception("/ask failed")

@@ -1,0 +1,111 @@
+"""Spaces: several document folders in one assistant, each with who may ask it.
+
+A spaces file (TOML, named by ASSISTANT_SPACES) lists them:
+
+    [spaces.hr]
+    corpus = "docs/hr"          # relative to the spaces file
+    slack_channels = ["C0HR"]   # channel ids, or "*" for every channel and DM
+    slack_users = ["U0LEAD"]    # users whose DMs with the bot may ask it
+
+A question searches only the spaces visible where it was asked. Without a spaces file
+there is one space, the corpus folder, visible everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import Error
+
+EVERYWHERE = "*"
+_KEYS = {"corpus", "slack_channels", "slack_users"}
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass(frozen=True)
+class Space:
+    """A named folder and where it may be asked."""
+
+    name: str
+    corpus: Path
+    slack_channels: tuple[str, ...] = (EVERYWHERE,)
+    slack_users: tuple[str, ...] = ()
+
+    def visible_in_channel(self, channel: str) -> bool:
+        return EVERYWHERE in self.slack_channels or channel in self.slack_channels
+
+    def visible_in_dm(self, user: str) -> bool:
+        return EVERYWHERE in self.slack_channels or user in self.slack_users
+
+    def where(self) -> str:
+        """Where it may be asked, for `assistant spaces`."""
+        if EVERYWHERE in self.slack_channels:
+            return "everywhere"
+        parts = [f"channels {', '.join(self.slack_channels)}"] if self.slack_channels else []
+        parts += [f"DMs of {', '.join(self.slack_users)}"] if self.slack_users else []
+        return "; ".join(parts) or "nowhere in Slack (command line only)"
+
+
+def load(path: Path) -> list[Space]:
+    """The spaces of a spaces file; anything wrong with it is one `Error` line naming it."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise Error(f"spaces file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise Error(f"spaces file {path}: not valid TOML ({exc})") from exc
+    unknown = sorted(set(data) - {"spaces"})
+    if unknown:
+        raise Error(f"spaces file {path}: unknown key {unknown[0]!r} (expected [spaces.NAME] tables)")
+    tables = data.get("spaces")
+    if not isinstance(tables, dict) or not tables:
+        raise Error(f"spaces file {path}: no [spaces.NAME] tables")
+    out = []
+    for name, table in tables.items():
+        where = f"spaces file {path}: space {name!r}"
+        if not _NAME.fullmatch(name):
+            raise Error(f"{where}: a name is letters, digits, '-' and '_'")
+        if not isinstance(table, dict):
+            raise Error(f"{where}: not a table")
+        bad = sorted(set(table) - _KEYS)
+        if bad:
+            raise Error(f"{where}: unknown key {bad[0]!r} (expected {', '.join(sorted(_KEYS))})")
+        if "corpus" not in table:
+            raise Error(f"{where}: no corpus folder")
+        corpus = (Path(path).parent / str(table["corpus"])).resolve()
+        if not corpus.is_dir():
+            raise Error(f"{where}: corpus folder not found: {corpus}")
+        channels = _strings(table.get("slack_channels", [EVERYWHERE]), f"{where}: slack_channels")
+        users = _strings(table.get("slack_users", []), f"{where}: slack_users")
+        out.append(Space(name, corpus, channels, users))
+    folders = [s.corpus for s in out]
+    if len(set(folders)) != len(folders):
+        twice = next(f for f in folders if folders.count(f) > 1)
+        raise Error(f"spaces file {path}: two spaces share the folder {twice}")
+    return out
+
+
+def pick(spaces: Sequence[Space], names: Sequence[str]) -> list[Space]:
+    """The named spaces (all of them when no name is given); an unknown name is an `Error`."""
+    if not names:
+        return list(spaces)
+    known = {s.name: s for s in spaces}
+    for n in names:
+        if n not in known:
+            raise Error(f"no space named {n!r} (spaces: {', '.join(known)})")
+    return [known[n] for n in dict.fromkeys(names)]
+
+
+def visible(spaces: Sequence[Space], *, channel: str, user: str, direct: bool) -> list[str]:
+    """Names of the spaces a Slack question may search: in a DM by its user, else in its channel."""
+    return [s.name for s in spaces if (s.visible_in_dm(user) if direct else s.visible_in_channel(channel))]
+
+
+def _strings(value: object, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Error(f"{what}: expected a list of strings")
+    return tuple(value)
