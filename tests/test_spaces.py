@@ -74,12 +74,20 @@ def test_a_bad_spaces_file_is_one_line_naming_the_problem(tmp_path, text, messag
 
 
 @pytest.mark.slow
-def test_the_command_line_exits_1_with_one_line_for_a_bad_spaces_file(tmp_path):
-    (tmp_path / "spaces.toml").write_text('[spaces.hr]\ncorpus = "missing"\n', encoding="utf-8")
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[spaces.hr]\ncorpus = "missing"\n', "space 'hr': corpus folder not found"),
+        ('[spaces.hr]\ncorpus = "hr"\nslack_channel = ["C1"]\n', "space 'hr': unknown key 'slack_channel'"),
+    ],
+)
+def test_the_command_line_exits_1_with_one_line_for_a_bad_spaces_file(tmp_path, text, message):
+    (tmp_path / "hr").mkdir()
+    (tmp_path / "spaces.toml").write_text(text, encoding="utf-8")
     env = {**os.environ, "ASSISTANT_SPACES": str(tmp_path / "spaces.toml"), "ASSISTANT_DATA_DIR": str(tmp_path)}
     proc = subprocess.run([str(SCRIPT), "ask", "anything"], capture_output=True, text=True, env=env)
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.strip().count("\n") == 0 and "space 'hr': corpus folder not found" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
 
 
 @pytest.fixture(scope="module")
