@@ -35,20 +35,31 @@ class GoldQuestion:
     others: tuple[tuple[str, int], ...] = ()
 
 
-def load_questions(path: Path) -> list[GoldQuestion]:
-    out = []
+def _records(path: Path) -> Iterable[dict[str, Any]]:
+    """The JSON objects of a JSONL file, blank lines skipped."""
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                r = json.loads(line)
-                answers = tuple((a["text"], int(a["start"])) for a in r.get("answers", []))
-                others = tuple((a["text"], int(a["start"])) for a in r.get("others", []))
-                out.append(
-                    GoldQuestion(
-                        r["id"], r["question"], r["doc"], bool(r["answerable"]), answers, r.get("category", ""), others
-                    )
-                )
-    return out
+                yield json.loads(line)
+
+
+def _spans(items: Iterable[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
+    return tuple((a["text"], int(a["start"])) for a in items)
+
+
+def load_questions(path: Path) -> list[GoldQuestion]:
+    return [
+        GoldQuestion(
+            r["id"],
+            r["question"],
+            r["doc"],
+            bool(r["answerable"]),
+            _spans(r.get("answers", [])),
+            r.get("category", ""),
+            _spans(r.get("others", [])),
+        )
+        for r in _records(path)
+    ]
 
 
 def normalize(text: str) -> str:
@@ -250,21 +261,14 @@ class Dialogue:
 
 
 def load_dialogues(path: Path) -> list[Dialogue]:
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                r = json.loads(line)
-                turns = tuple(
-                    (
-                        t["question"],
-                        t.get("standalone") or t["question"],
-                        tuple((g["text"], g["start"]) for g in t["gold"]),
-                    )
-                    for t in r["turns"]
-                )
-                out.append(Dialogue(r["id"], r["doc"], turns))
-    return out
+    return [
+        Dialogue(
+            r["id"],
+            r["doc"],
+            tuple((t["question"], t.get("standalone") or t["question"], _spans(t["gold"])) for t in r["turns"]),
+        )
+        for r in _records(path)
+    ]
 
 
 class ScriptedRewriter:

@@ -30,6 +30,21 @@ def env_for(tmp_path):
     }
 
 
+def chat_in_a_pipe(tmp_path, corpus, questions: str) -> subprocess.CompletedProcess:
+    """`assistant chat` reading `questions` from a pipe; it must exit 0."""
+    proc = subprocess.run(
+        [str(SCRIPT), "chat", "--corpus", str(corpus)],
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 def plain(text: str) -> str:
     return " ".join(ANSI.sub("", text).split())
 
@@ -132,16 +147,7 @@ def test_chat_reads_questions_from_a_pipe_as_plain_text(tmp_path, corpus):
     questions = (
         f"{BECK}\nDid the election change anything for his department?\n/sources\nWho won the 2020 World Series?\n"
     )
-    proc = subprocess.run(
-        [str(SCRIPT), "chat", "--corpus", str(corpus)],
-        input=questions,
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = chat_in_a_pipe(tmp_path, corpus, questions)
     out = proc.stdout
     assert "\x1b" not in out  # no escape codes in a pipe
     assert out.splitlines()[0].startswith("1 documents, ")
@@ -159,16 +165,7 @@ def test_follow_ups_swap_the_subject_and_resolve_pronouns_to_who_was_quoted(tmp_
         f"{BECK}\nWhat about the sheriff?\n/reset\n"
         "What did the Sheriff's Department spokesman say?\nWhat is his name?\n"
     )
-    proc = subprocess.run(
-        [str(SCRIPT), "chat", "--corpus", str(corpus)],
-        input=questions,
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = chat_in_a_pipe(tmp_path, corpus, questions)
     answers = proc.stdout.split("\n\n(taking this as: ")
     assert len(answers) == 3, proc.stdout
     sheriff = answers[1].split("\n\n")[:2]  # the line it was taken as, then the answer with its sources
