@@ -130,6 +130,17 @@ def test_citations_name_their_space_and_are_checked_against_its_own_file(engine)
 
 
 @pytest.mark.slow
+def test_what_else_skips_what_was_quoted_in_a_space(engine):
+    from assistant.session import Session
+
+    session = Session(engine, ["handbook"])
+    first = session.ask(BECK).answer
+    again = session.ask("What else did he say?").answer
+    quoted = {(c.space, c.start) for c in first.citations}
+    assert quoted and not quoted & {(c.space, c.start) for c in again.citations}
+
+
+@pytest.mark.slow
 def test_ask_with_a_space_on_the_command_line(tmp_path):
     path = make_spaces(tmp_path)
     env = {
