@@ -138,6 +138,8 @@ def test_what_else_skips_what_was_quoted_in_a_space(engine):
     again = session.ask("What else did he say?").answer
     quoted = {(c.space, c.start) for c in first.citations}
     assert quoted and not quoted & {(c.space, c.start) for c in again.citations}
+    skipped = [s for s in again.trace["sentences"] if s["reason"] == "already quoted earlier in this conversation"]
+    assert skipped and all(s["source"].startswith("handbook/") for s in skipped)
 
 
 @pytest.mark.slow
