@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.asks import speaker_of
-from assistant.types import Answer, Citation
+from assistant.types import Answer
 from index.text import STOPWORDS, WORD, words
 
 _PERSONAL = r"he|him|his|she|her|hers|himself|herself"
@@ -112,7 +112,7 @@ def resolve(question: str, turns: list[Turn]) -> Resolved:
     exclude: frozenset[tuple[str, int, int]] = frozenset()
     if _MORE.search(question):
         # "What else?": don't quote again what the previous answers already said.
-        exclude = frozenset((_where(c), c.start, c.end) for t in turns for c in t.answer.citations)
+        exclude = frozenset((c.path, c.start, c.end) for t in turns for c in t.answer.citations)
     standalone = ""
     if _PERSONAL_RE.search(question):
         # "his" is the person the last answer was about: named in its question, or else in what it quoted.
@@ -134,11 +134,6 @@ def resolve(question: str, turns: list[Turn]) -> Resolved:
     # A question written out in full is the better query; "What else?" keeps its carried words.
     query = standalone if standalone and not standalone.startswith(question + " ") else " ".join([question, *carried])
     return Resolved(question, query, tuple(carried), exclude, standalone)
-
-
-def _where(c: Citation) -> str:
-    """A citation's source as the engine names it inside: "space/path" when it has a space."""
-    return f"{c.space}/{c.source}" if c.space else c.source
 
 
 def topic_question(turns: list[Turn]) -> str:

@@ -19,6 +19,11 @@ class Citation:
     page: int | None = None
     space: str | None = None  # the space it comes from, when spaces are configured
 
+    @property
+    def path(self) -> str:
+        """Where it is: its file, inside its space when spaces are configured ("hr/leave.md")."""
+        return f"{self.space}/{self.source}" if self.space else self.source
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "n": self.n,

@@ -22,8 +22,7 @@ def render_text(answer: Answer) -> str:
     elif answer.related:
         lines += ["", RELATED_HEADING]
     for c in answer.citations or answer.related:
-        path = f"{c.space}/{c.source}" if c.space else c.source
-        where = f"{path}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
+        where = f"{c.path}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
         lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")
         lines.append(f"      {' '.join(c.quote.split())}")
     return "\n".join(lines) + "\n"

@@ -170,8 +170,7 @@ def render_sources(answer: Answer, full: bool) -> Text:
     for c in answer.citations or answer.related:
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
-        path = f"{c.space}/{c.source}" if c.space else c.source
-        out.append(f"{path}:{c.start}-{c.end}{page}", style="bold")
+        out.append(f"{c.path}:{c.start}-{c.end}{page}", style="bold")
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
         out.append(f"\n    {quote}\n", style="green" if answer.citations else "dim")
     out.rstrip()

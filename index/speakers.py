@@ -10,6 +10,7 @@ the named speaker mentioned just before. Pure string work; no model.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -89,8 +90,9 @@ def attribute(text: str, sentences: Sequence[Span]) -> list[str]:
 def _speakers(text: str, quotes: list[Span], sentences: Sequence[Span]) -> list[str]:
     named: list[str] = []  # speakers named so far, for "he said"
     found: list[str] = []
+    ends = [e for _, e in sentences]  # sorted: sentences come in order and don't overlap
     for qs, qe in quotes:
-        who = _after(text, qe, sentences) or _before(text, qs)
+        who = _after(text, qe, ends) or _before(text, qs)
         if who and who.lower() in _PRONOUNS:
             who = _resolve(text, qs, named)
         found.append(who)
@@ -98,13 +100,14 @@ def _speakers(text: str, quotes: list[Span], sentences: Sequence[Span]) -> list[
             named.append(who)
     # A quote with no attribution of its own belongs to the speaker of its paragraph
     # (`“A.” said X. “B.”`), or the quotation it continues.
+    paragraphs = [_paragraph(text, qs) for qs, _ in quotes]
+    first: dict[int, str] = {}  # paragraph -> the first speaker attributed in it
+    for para, who in zip(paragraphs, found, strict=True):
+        if who:
+            first.setdefault(para, who)
     for i, (qs, qe) in enumerate(quotes):
-        if found[i] or not _statement(text, qs, qe):
-            continue
-        para = _paragraph(text, qs)
-        same = [found[j] for j, (s, _) in enumerate(quotes) if found[j] and _paragraph(text, s) == para]
-        if same:
-            found[i] = same[0]
+        if not found[i] and paragraphs[i] in first and _statement(text, qs, qe):
+            found[i] = first[paragraphs[i]]
     return found
 
 
@@ -114,13 +117,15 @@ def _statement(text: str, start: int, end: int) -> bool:
     inner = text[start + 1 : end].rstrip("”\"' \n")
     if not inner.endswith((".", "?", "!", ",")):
         return False
-    before = text[:start].rstrip()
+    before = text[max(0, start - 200) : start].rstrip()  # enough to see how the sentence before ends
     return end - start >= _STATEMENT or not before or before[-1] in ".?!:" or text[start - 2 : start] == "\n\n"
 
 
-def _after(text: str, end: int, sentences: Sequence[Span]) -> str:
-    """The attribution right after a quotation, up to the end of its sentence."""
-    stop = next((e for s, e in sentences if s < end <= e or s >= end), len(text))
+def _after(text: str, end: int, ends: Sequence[int]) -> str:
+    """The attribution right after a quotation, up to the end of its sentence (the first
+    sentence that ends at or after the quote)."""
+    at = bisect.bisect_left(ends, end)
+    stop = ends[at] if at < len(ends) else len(text)
     tail = text[end:stop]
     if "\n\n" in tail:
         tail = tail[: tail.index("\n\n")]

@@ -62,15 +62,20 @@ def spawn_chat(pexpect, tmp_path, corpus, env, timeout):
     )
 
 
+def chat_with_llm(pexpect, tmp_path, corpus, llm, *, llm_timeout: float, timeout: float):
+    """`assistant chat` in a pseudo-terminal, drafting with the loopback LLM `llm`, on an ingested corpus."""
+    env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": str(llm_timeout)}
+    subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
+    return spawn_chat(pexpect, tmp_path, corpus, env, timeout=timeout)
+
+
 def test_ctrl_c_cancels_a_slow_answer_and_keeps_the_session(tmp_path, corpus):
     """Ctrl-C while the answer waits on a stalled LLM server: "cancelled", and the next question is answered."""
     pexpect = pytest.importorskip("pexpect")
     with FakeLLM(default=f"{HOMELAND} [1]") as llm:
         llm.replies.append(("hang", 30))
         # The cancelled draft gives up at the LLM timeout, so the next question needn't wait out the stall.
-        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "15"}
-        subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
-        child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=60)
+        child = chat_with_llm(pexpect, tmp_path, corpus, llm, llm_timeout=15, timeout=60)
         try:
             child.expect_exact(PROMPT)
             child.sendline("What did Mayor Garcetti say?")
@@ -184,9 +189,7 @@ def test_ctrl_c_stops_a_streaming_draft_and_the_next_question_starts_at_once(tmp
     slow = " ".join(f"word{i}" for i in range(100))  # one word every 0.4 s
     with FakeLLM(default=f"{HOMELAND} [1]") as llm:
         llm.replies.append(("slow", (slow, 0.4)))
-        env = {**env_for(tmp_path), "ASSISTANT_LLM_BASE_URL": llm.base_url, "ASSISTANT_LLM_TIMEOUT": "60"}
-        subprocess.run([str(SCRIPT), "ingest", "--corpus", str(corpus)], env=env, check=True, capture_output=True)
-        child = spawn_chat(pexpect, tmp_path, corpus, env, timeout=30)
+        child = chat_with_llm(pexpect, tmp_path, corpus, llm, llm_timeout=60, timeout=30)
         try:
             child.expect_exact(PROMPT)
             child.sendline("What did Mayor Garcetti say?")

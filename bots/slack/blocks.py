@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.prompts import RELATED_HEADING
-from assistant.types import Answer, Citation
+from assistant.types import Answer
 from index.text import short
 
 SECTION_LIMIT = 3000  # characters in one section's text
@@ -55,7 +55,7 @@ def sources_blocks(answer: Answer) -> list[dict]:
     """A divider and one context line per citation: number, file and offsets, short quote."""
     blocks: list[dict] = [{"type": "divider"}]
     for c in answer.citations:
-        where = escape(_path(c).replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+        where = escape(c.path.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
         line = f"*[{c.n}]* `{where}` “{escape(short(c.quote, QUOTE_CHARS))}”"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": short(line, SECTION_LIMIT)}]})
     return blocks
@@ -67,7 +67,7 @@ def related_blocks(answer: Answer) -> list[dict]:
         return []
     blocks: list[dict] = [{"type": "divider"}, _context(f"_{escape(RELATED_HEADING)}_")]
     for c in answer.related:
-        where = escape(_path(c).replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+        where = escape(c.path.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
         blocks.append(_context(f"• `{where}` “{escape(short(c.quote, QUOTE_CHARS))}”"))
     return blocks
 
@@ -134,8 +134,3 @@ def _section(text: str) -> dict:
 
 def _bold_markers(text: str) -> str:
     return re.sub(r"\[(\d+)\]", r"*[\1]*", text)
-
-
-def _path(c: Citation) -> str:
-    """Where a citation is: its file, inside its space when spaces are configured."""
-    return f"{c.space}/{c.source}" if c.space else c.source
