@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import DEFAULT_CHUNK_TOKENS
 from index.embedding import DEFAULT_MODEL
+from index.store import Server
 
 
 class LlmSettings(BaseSettings):
@@ -44,7 +45,23 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path(".assistant"), description="Where the on-disk index, the BM25 cache and the log live.")
     chroma_url: str | None = Field(
-        None, description="A `chroma run` server (http://host:port) instead of on-disk Chroma."
+        None,
+        description="A Chroma server (http://host:port, or https://… for a managed one) instead of on-disk Chroma.",
+    )
+    chroma_token: str | None = Field(
+        None, description="Token for a Chroma server that wants one (sent as X-Chroma-Token and as a bearer)."
+    )
+    chroma_tenant: str | None = Field(None, description="Chroma tenant on the server (default: Chroma's own).")
+    chroma_database: str | None = Field(None, description="Chroma database on the server (default: Chroma's own).")
+    state_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the bot's shared state (default sqlite:///DATA_DIR/state.db; postgresql+psycopg://… for replicas on several machines).",
+    )
+    state_lease: float = Field(
+        15.0,
+        ge=1,
+        le=3600,
+        description="Seconds a bot replica's hold on a question lasts unrenewed before another takes it over.",
     )
     embedding_model: str = Field(
         DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id."
@@ -66,3 +83,15 @@ class Settings(BaseSettings):
     watch: bool = Field(True, description="Long-running front ends follow the corpus folder's changes.")
     watch_interval: float = Field(2.0, gt=0, le=600, description="Seconds between looks at the folder and index.")
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The LLM server, if any (ASSISTANT_LLM_*).")
+
+    @property
+    def chroma_server(self) -> Server | None:
+        """The Chroma server to use, if not on-disk Chroma."""
+        if not self.chroma_url:
+            return None
+        return Server(self.chroma_url, self.chroma_token, self.chroma_tenant, self.chroma_database)
+
+    @property
+    def state(self) -> str:
+        """The state store's URL: the setting, or SQLite in the data dir."""
+        return self.state_url or f"sqlite:///{self.data_dir.expanduser().resolve() / 'state.db'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.asks import speaker_of
 from assistant.types import Answer
@@ -78,6 +79,26 @@ class Turn:
 
     resolved: Resolved
     answer: Answer
+
+    def to_json(self) -> dict[str, Any]:
+        """The turn as JSON, so a conversation can be kept outside the process (a bot's state store)."""
+        r = self.resolved
+        resolved: dict[str, Any] = {"question": r.question, "query": r.query, "carried": list(r.carried)}
+        resolved |= {"exclude": sorted(r.exclude), "standalone": r.standalone, "rewrite": r.rewrite}
+        return {"resolved": resolved, "answer": self.answer.to_json()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Turn:
+        r = data["resolved"]
+        resolved = Resolved(
+            r["question"],
+            r["query"],
+            tuple(r.get("carried", ())),
+            frozenset((s, int(a), int(b)) for s, a, b in r.get("exclude", ())),
+            r.get("standalone", ""),
+            r.get("rewrite", ""),
+        )
+        return cls(resolved, Answer.from_json(data["answer"]))
 
 
 @dataclass

@@ -65,7 +65,7 @@ class Engine:
                 s.corpus,
                 settings.data_dir,
                 self.embedder,
-                chroma_url=settings.chroma_url,
+                chroma=settings.chroma_server,
                 chunk_tokens=settings.chunk_tokens,
                 max_bytes=int(settings.max_file_mb * 1024 * 1024),
             )

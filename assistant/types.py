@@ -39,6 +39,11 @@ class Citation:
             out["space"] = self.space
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Citation:
+        fields = ("n", "source", "start", "end", "quote", "score", "page", "space")
+        return cls(**{k: data[k] for k in fields if k in data})
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -80,3 +85,20 @@ class Answer:
         if self.error:
             out["error"] = self.error
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        """The answer back from `to_json` (without its trace), e.g. a stored conversation's."""
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            citations=tuple(Citation.from_json(c) for c in data.get("citations", [])),
+            abstained=data.get("abstained", False),
+            mode=data.get("mode", "extractive"),
+            dropped=tuple(data.get("dropped", [])),
+            llm_error=data.get("llm_error"),
+            related=tuple(Citation.from_json(c) for c in data.get("related", [])),
+            query=data.get("query"),
+            draft_cut=data.get("draft_cut"),
+            error=data.get("error"),
+        )

@@ -1,4 +1,4 @@
-"""The `assistant` command: `ingest`, `ask`, `chat`, `slack` and `eval`.
+"""The `assistant` command: `ingest`, `ask`, `chat`, `spaces`, `slack`, `feedback` and `eval`.
 
 A front end like the others: it builds the settings, hands them to the engine (or the
 chat, or the Slack app) and renders what comes back. Errors become one line on stderr
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from bots.render import render_text, report_json, sync_summary
+from bots.render import feedback_json, render_feedback, render_text, report_json, sync_summary
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="address for --http (default all)")
 
+    fb = sub.add_parser("feedback", help="list the 👍 and 👎 given to the Slack bot's answers (from the state store)")
+    fb.add_argument("--json", action="store_true", help="one JSON object per click and line (an export)")
+    fb.add_argument(
+        "--since", type=_since, metavar="DATE", help="only clicks from this date on (YYYY-MM-DD or ISO time, UTC)"
+    )
+
     ev = sub.add_parser("eval", parents=[corpus, picked], help="score answers against gold questions (JSONL)")
     ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -79,6 +85,17 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
     return number
+
+
+def _since(value: str) -> float:
+    """A date (or ISO time) as a UTC timestamp."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or ISO time): {value!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +155,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run(settings, slack, http=args.http, port=args.port, host=args.host)
     if args.command == "spaces":
         return _spaces(settings)
+    if args.command == "feedback":
+        return _feedback(args, settings)
     engine = Engine(settings, spaces=_picked(settings, getattr(args, "space", [])))
     if args.command == "chat":
         from bots.repl import run_chat
@@ -232,6 +251,22 @@ def _spaces(settings: Settings) -> int:
             f"{space.name}: {space.corpus} · {stats['documents']} documents, {stats['chunks']} chunks · "
             f"asked {space.where()}"
         )
+    return 0
+
+
+def _feedback(args: argparse.Namespace, settings: Settings) -> int:
+    """`assistant feedback`: the recorded clicks, oldest first, as text or JSON lines."""
+    from assistant.state import State
+
+    state = State(settings.state)
+    try:
+        records = [feedback_json(r) for r in state.feedback(since=args.since)]
+    finally:
+        state.close()
+    for record in records:
+        print(json.dumps(record, ensure_ascii=False) if args.json else render_feedback(record), flush=True)
+    if not records and not args.json:
+        print("no feedback recorded" + (" since then" if args.since else ""), file=sys.stderr)
     return 0
 
 

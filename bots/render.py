@@ -52,3 +52,28 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "chunks": report.chunks,
         "seconds": round(report.seconds, 2),
     }
+
+
+def feedback_json(record: dict[str, Any]) -> dict[str, Any]:
+    """One click as exported: its time in ISO 8601 (UTC), who, 👍 or 👎, and what was answered."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(record["time"], UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    out = {**record, "time": when}
+    if out.get("spaces") is None:
+        out.pop("spaces", None)
+    return out
+
+
+def render_feedback(record: dict[str, Any]) -> str:
+    """One click for the terminal: when, who and which way, then the question, answer and citations."""
+    mark = {"up": "👍", "down": "👎"}.get(record.get("value", ""), record.get("value", ""))
+    lines = [f"{record['time']}  {mark}  {record.get('user') or '?'}"]
+    if record.get("spaces"):
+        lines[0] += f"  (spaces: {', '.join(record['spaces'])})"
+    lines.append(f"  Q: {record.get('question') or '(question not recorded)'}")
+    lines.append(f"  A: {' '.join(str(record.get('answer') or '').split())}")
+    for c in record.get("citations") or []:
+        where = f"{c['space']}/{c['source']}" if c.get("space") else c["source"]
+        lines.append(f"  [{c['n']}] {where}:{c['start']}-{c['end']}")
+    return "\n".join(lines)

@@ -17,7 +17,7 @@ from index.embedding import Embedder
 from index.errors import Error
 from index.local import LocalIndex
 from index.search import Hit, Weights, search
-from index.store import Store
+from index.store import Server, Store
 from index.sync import OnBatch, OnFile, SyncReport, sync
 from index.texts import TextCache
 
@@ -40,7 +40,7 @@ class CorpusIndex:
         data_dir: Path,
         embedder: Embedder,
         *,
-        chroma_url: str | None = None,
+        chroma: Server | None = None,
         chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ):
@@ -49,7 +49,7 @@ class CorpusIndex:
             raise Error(f"corpus folder not found: {root}")
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.embedder = embedder
-        self.chroma_url = chroma_url
+        self.chroma = chroma
         self.chunk_tokens = chunk_tokens
         self.max_bytes = max_bytes
         self.key = index_key(self.root, embedder.name, chunk_tokens)
@@ -61,14 +61,14 @@ class CorpusIndex:
 
     @property
     def location(self) -> str:
-        return self.chroma_url or str(self.data_dir / "chroma")
+        return self.chroma.url if self.chroma else str(self.data_dir / "chroma")
 
     @cached_property
     def store(self) -> Store:
         return Store.open(
             self.collection,
             path=self.data_dir / "chroma",
-            url=self.chroma_url,
+            server=self.chroma,
             metadata={"corpus": str(self.root), "model": self.embedder.name, "chunk_tokens": self.chunk_tokens},
         )
 

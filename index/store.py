@@ -33,6 +33,36 @@ class SourceRows:
     sentence_vectors: np.ndarray
 
 
+@dataclass(frozen=True)
+class Server:
+    """A Chroma server: `chroma run` (http://host:port) or a managed one (https://…, a token,
+    a tenant and a database)."""
+
+    url: str
+    token: str | None = None
+    tenant: str | None = None
+    database: str | None = None
+
+    def client(self, settings: Any) -> Any:
+        import chromadb
+
+        parsed = urlparse(self.url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise StoreError(f"ASSISTANT_CHROMA_URL must look like http://host:port or https://host, got {self.url!r}")
+        # Chroma's token header and a bearer: a `chroma run` with token auth reads either,
+        # depending on its configuration; Chroma's managed service reads X-Chroma-Token.
+        headers = {"X-Chroma-Token": self.token, "Authorization": f"Bearer {self.token}"} if self.token else None
+        optional = {"tenant": self.tenant, "database": self.database}
+        return chromadb.HttpClient(
+            host=parsed.hostname,
+            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+            ssl=parsed.scheme == "https",
+            headers=headers,
+            settings=settings,
+            **{k: v for k, v in optional.items() if v},
+        )
+
+
 class Store:
     """Chunks and sentences with their vectors (cosine space), kept in step per source."""
 
@@ -42,23 +72,17 @@ class Store:
         self._files = files  # the manifest: one record per indexed file, so every process sees it
 
     @classmethod
-    def open(cls, name: str, path: Path | None = None, url: str | None = None, metadata: dict | None = None) -> Store:
-        """Open or create index `name`, on disk under `path` or on the server at `url`."""
+    def open(
+        cls, name: str, path: Path | None = None, server: Server | None = None, metadata: dict | None = None
+    ) -> Store:
+        """Open or create index `name`, on disk under `path` or on `server`."""
         import chromadb
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
         try:
-            if url:
-                parsed = urlparse(url)
-                if parsed.scheme not in ("http", "https") or not parsed.hostname:
-                    raise StoreError(f"ASSISTANT_CHROMA_URL must look like http://host:port, got {url!r}")
-                client = chromadb.HttpClient(
-                    host=parsed.hostname,
-                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                    ssl=parsed.scheme == "https",
-                    settings=settings,
-                )
+            if server:
+                client = server.client(settings)
             else:
                 assert path is not None
                 path.mkdir(parents=True, exist_ok=True)
@@ -76,7 +100,7 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:  # connection and on-disk errors look alike to a user
-            raise StoreError(f"cannot open the Chroma index at {url or path}: {exc}") from exc
+            raise StoreError(f"cannot open the Chroma index at {server.url if server else path}: {exc}") from exc
 
     def count(self) -> int:
         return self._chunks.count()

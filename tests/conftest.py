@@ -73,3 +73,23 @@ def llm_server(tmp_path_factory):
         pytest.skip(reason)
     with real.LlamaServer(tmp_path_factory.mktemp("llama") / "server.log") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (initdb + pg_ctl in a temp dir); skipped, with
+    the reason, only where no PostgreSQL binaries are installed."""
+    from postgres import Postgres
+
+    server = Postgres().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request, tmp_path):
+    """A fresh, empty state store of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/state.db"
+    server = request.getfixturevalue("postgres")
+    return server.new_database()

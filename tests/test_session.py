@@ -54,6 +54,8 @@ def test_a_cancelled_question_is_not_part_of_the_conversation(engine):
 def test_chat_and_slack_give_the_follow_up_the_same_answer_as_a_session(engine, tmp_path):
     """The terminal chat and the Slack responder both answer through a Session: same turns, same answers."""
     from assistant.session import Session
+    from assistant.state import Job, State
+    from assistant.types import Answer
     from bots.repl import Chat
     from bots.slack.listeners import Responder
 
@@ -66,11 +68,18 @@ def test_chat_and_slack_give_the_follow_up_the_same_answer_as_a_session(engine, 
     chat.handle(FOLLOW_UP)
     assert chat.session.last is not None and chat.session.last.answer.to_json() == want.to_json()
 
-    responder = Responder(engine, tmp_path / "feedback.jsonl")
-    responder.answer(BECK, "C1", "1.0")
-    answer, _ = responder.answer(FOLLOW_UP, "C1", "1.0")
-    assert answer.to_json() == want.to_json()
-    other, _ = responder.answer(FOLLOW_UP, "C1", "2.0")  # another thread: a conversation of its own
+    responder = Responder(engine, State(f"sqlite:///{tmp_path}/state.db"))
+
+    def ask(question: str, thread: str) -> Answer:
+        # As a replica does: answer against the stored conversation, then store the turn.
+        payload = {"question": question, "channel": "C1", "thread_ts": thread, "user": "U1"}
+        turn, spaces = responder.converse(payload)
+        responder.finish(Job("", payload), turn, spaces)
+        return turn.answer
+
+    ask(BECK, "1.0")
+    assert ask(FOLLOW_UP, "1.0").to_json() == want.to_json()
+    other = ask(FOLLOW_UP, "2.0")  # another thread: a conversation of its own
     assert other.to_json() != want.to_json() or not other.citations
 
 

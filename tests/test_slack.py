@@ -317,7 +317,7 @@ def test_a_429_is_retried_after_retry_after(bot, slack):
     assert len(posts) == 1 and [a["_status"] for a in attempts] == [429, 200]
 
 
-def test_a_feedback_click_is_acked_and_logged(bot, slack):
+def test_a_feedback_click_is_acked_and_listed_by_assistant_feedback(bot, slack):
     body, _ = event(channel="CFB")
     bot.send(body)
     post = slack.wait_for(lambda: slack.posts("CFB"), timeout=10)[0]
@@ -338,10 +338,17 @@ def test_a_feedback_click_is_acked_and_logged(bot, slack):
         urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded"
     )
     assert status == 200
-    log = bot.data / "feedback.jsonl"
-    assert slack.wait_for(lambda: log.exists() and log.read_text(), timeout=5)
-    record = json.loads(log.read_text().splitlines()[-1])
-    assert record["user"] == "U42" and record["value"] == "up" and record["question"] == BECK
+
+    def listed() -> list[dict]:
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(bot.data)}
+        done = subprocess.run([str(SCRIPT), "feedback", "--json"], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+    records = slack.wait_for(lambda: [r for r in listed() if r["user"] == "U42"], timeout=10)
+    assert len(records) == 1
+    record = records[0]
+    assert record["value"] == "up" and record["question"] == BECK and record["time"].endswith("Z")
     assert any(HOMELAND in c["quote"] for c in record["citations"])
 
 

@@ -83,7 +83,7 @@ def test_split_does_not_cut_inside_an_escape():
 
 
 def test_the_pacer_spaces_posts_one_second_apart_per_channel():
-    from bots.slack.listeners import Pacer, Seen
+    from bots.slack.listeners import Pacer
 
     now = [100.0]
     slept: list[float] = []
@@ -99,9 +99,6 @@ def test_the_pacer_spaces_posts_one_second_apart_per_channel():
     now[0] += 5
     pacer.wait("C1")  # long after: no wait
     assert slept == [1.0]
-    seen = Seen(size=2)
-    assert seen.first("a") and not seen.first("a") and seen.first("b") and seen.first("c")
-    assert seen.first("a")  # forgotten once more than `size` keys came after it
 
 
 def test_related_passages_of_an_abstention_are_shown_as_not_an_answer():

@@ -9,9 +9,10 @@ from typing import Any
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.live import Watcher
+from assistant.state import Job, State
 from bots.progress import sync_with_progress
 from bots.slack.config import SlackSettings
-from bots.slack.listeners import Responder, register
+from bots.slack.listeners import Responder, Steward, register
 from index.errors import Error
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,8 @@ RATE_LIMIT_RETRIES = 3
 
 
 def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> Any:
-    """A Bolt `App` wired to the engine; its Web API client talks to `slack.api_url`."""
+    """A Bolt `App` wired to the engine and the shared state store; its Web API client talks to
+    `slack.api_url`. `app.steward.start()` has it also take over what other replicas left unanswered."""
     from slack_bolt import App
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -35,16 +37,29 @@ def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = Fals
         base_url=slack.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
+    settings = engine.settings
+    state = State(settings.state)
+    imported = state.import_feedback_log(settings.data_dir / "feedback.jsonl")
+    if imported:
+        log.info("moved %d feedback records from feedback.jsonl into the state store", imported)
+    # Answers run side by side, at most this many at a time; one conversation stays in order.
+    workers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="answer")
     app = App(
         client=client,
         signing_secret=slack.signing_secret or None,
         # In Socket Mode there is no HTTP request to sign; Bolt must not demand a signature.
         request_verification_enabled=not socket_mode,
         process_before_response=False,  # ack at once; answer on Bolt's worker threads
-        # Answers run side by side, at most this many at a time; one conversation stays in order.
-        listener_executor=ThreadPoolExecutor(max_workers=engine.settings.workers, thread_name_prefix="answer"),
+        listener_executor=workers,
     )
-    register(app, Responder(engine, engine.settings.data_dir / "feedback.jsonl"))
+    responder = Responder(engine, state, lease=settings.state_lease)
+    register(app, responder)
+
+    def take_over(job: Job) -> None:
+        responder.hold(job.id)
+        workers.submit(responder.work, job, client)
+
+    app.steward = Steward(responder, take_over)
     return app
 
 
@@ -54,6 +69,7 @@ def run(settings: Settings, slack: SlackSettings, *, http: bool, port: int, host
     app = create_app(engine, slack, socket_mode=not http)
     sync_with_progress(engine)
     engine.warm_up()
+    app.steward.start()  # ready to answer: take over questions other replicas left unanswered
     # Follows the folder (and a shared store) while serving; answers never wait for it.
     Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
     if http:

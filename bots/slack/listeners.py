@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
 import secrets
+import socket
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from assistant import spaces
+from assistant.conversation import Turn
 from assistant.engine import Engine
 from assistant.llm import OnToken
 from assistant.session import Session
-from assistant.types import Answer
+from assistant.state import Job, State
 from bots.slack.blocks import answer_message, draft_text, escape
-from index.errors import one_line
+from index.errors import Error, one_line
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
@@ -28,25 +29,8 @@ EMOJI = re.compile(r":[a-z0-9_+'-]+:")  # Slack's :shortcodes:, which aren't wor
 ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 PROGRESS_REACTION = "hourglass_flowing_sand"
 STREAM_INTERVAL = 1.0  # seconds between chat.update calls while a draft streams
-
-
-class Seen:
-    """A bounded set of keys seen recently, for exactly-once handling of redelivered events."""
-
-    def __init__(self, size: int = 10_000):
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def first(self, key: str) -> bool:
-        """True the first time `key` is offered, False ever after (while remembered)."""
-        with self._lock:
-            if key in self._keys:
-                return False
-            self._keys[key] = None
-            if len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-            return True
+READING = "_Reading the documents…_"  # the placeholder a streamed answer is written into
+EXPIRE_EVERY = 600  # seconds between sweeps of old event keys and finished work
 
 
 class Pacer:
@@ -73,22 +57,64 @@ class Pacer:
             self._sleep(start - now)
 
 
-class Responder:
-    """Answers questions from Slack, several at once; each conversation (a thread, a DM, one
-    person's `/ask` in a channel) keeps its own order in its session."""
+class KeyedLocks:
+    """One lock per conversation, held while it answers, so its questions go in order; a lock
+    lives only while someone holds or waits for it."""
 
-    def __init__(self, engine: Engine, feedback_log: Path, threads: int = 1000):
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def hold(self, key: tuple[str, str]) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(key, (threading.Lock(), 0))
+            self._locks[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[key]
+                if users == 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)
+
+
+class Responder:
+    """Answers questions from Slack, several at once. Whatever must outlive this process, or be
+    seen by the other replicas, is in the state store: which deliveries were handled, the questions
+    not yet answered, each conversation's turns, and the answers behind the feedback buttons."""
+
+    def __init__(self, engine: Engine, state: State, *, lease: float = 15.0, owner: str = ""):
         self.engine = engine
-        self.feedback_log = feedback_log
-        self.seen = Seen()
+        self.state = state
+        self.lease = lease
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.pacer = Pacer()
-        self._sessions: OrderedDict[tuple[str, str], Session] = OrderedDict()
-        self._max_sessions = threads
-        self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()  # feedback key -> what was answered
-        self._lock = threading.Lock()  # guards the two maps above, never held while answering
+        self.conversations = KeyedLocks()
+        self._held: set[str] = set()  # questions this replica has accepted or taken over and not finished
+        self._held_lock = threading.Lock()
+
+    # Accepting --------------------------------------------------------------------------------
+
+    def accept(self, keys: list[str], payload: dict[str, Any], *, follow: bool = False) -> Job | None:
+        """Record a question as this replica's pending work, with the keys that make it exactly
+        once; None if another delivery of it was accepted before (here or on another replica)."""
+        job = Job(keys[0], payload)
+        conversation = _conversation(payload)
+        spaces = self.visible(payload["channel"], payload.get("user", ""), payload.get("direct", False))
+        self.hold(job.id)  # renewed from now on, though it may wait for a worker
+        accepted = self.state.accept(
+            keys, job, owner=self.owner, lease=self.lease, conversation=conversation if follow else None, spaces=spaces
+        )
+        if not accepted:
+            self._release(job.id)
+        return job if accepted else None
 
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
-        return (channel, thread_ts) in self._sessions
+        return self.state.follows(channel, thread_ts)
 
     def visible(self, channel: str, user: str, direct: bool) -> list[str] | None:
         """The spaces a question asked here may search (None: the one corpus, no spaces file)."""
@@ -96,68 +122,90 @@ class Responder:
             return None
         return spaces.visible(self.engine.spaces, channel=channel, user=user, direct=direct)
 
-    def session(self, key: tuple[str, str], visible: list[str] | None = None) -> Session:
-        """The conversation for `key`, most recently used last; the oldest are forgotten. It keeps
-        the visibility of where it started, so a thread's follow-ups search what its channel may."""
-        with self._lock:
-            session = self._sessions.pop(key, None) or Session(self.engine, visible)
-            self._sessions[key] = session
-            while len(self._sessions) > self._max_sessions:
-                self._sessions.popitem(last=False)
-            return session
+    # Answering --------------------------------------------------------------------------------
 
-    def answer(
-        self,
-        question: str,
-        channel: str,
-        thread_ts: str | None,
-        on_token: OnToken | None = None,
-        *,
-        user: str = "",
-        direct: bool = False,
-    ) -> tuple[Answer, str]:
-        """Answer `question` in its conversation: the thread's, or (no thread) the user's in this
-        channel, searching only the spaces visible there; returns the answer and its feedback key."""
-        key = (channel, thread_ts) if thread_ts else (channel, f"user:{user}")
-        visible = self.visible(channel, user, direct)
-        session = self.session(key, visible)
-        answer = session.ask(question, on_token=on_token).answer
-        feedback_key = secrets.token_hex(8)
-        with self._lock:
-            self._answers[feedback_key] = {**answer.to_json(), "spaces": session.spaces}
-            while len(self._answers) > 10_000:
-                self._answers.popitem(last=False)
-        return answer, feedback_key
+    def converse(self, payload: dict[str, Any], on_token: OnToken | None = None) -> tuple[Turn, list[str] | None]:
+        """Answer the payload's question in its conversation, as stored (another replica may have
+        answered its last turn); the conversation keeps the visibility of where it started.
+        Call it holding the conversation's lock, and `finish` before letting go."""
+        channel, thread = _conversation(payload)
+        stored = self.state.conversation(channel, thread)
+        visible = self.visible(channel, payload.get("user", ""), payload.get("direct", False))
+        session = Session(self.engine, stored[0] if stored and stored[1] else visible)
+        session.conversation.turns = [Turn.from_json(t) for t in stored[1]] if stored else []
+        return session.ask(payload["question"], on_token=on_token), session.spaces
 
-    def reply(
-        self,
-        client: Any,
-        question: str,
-        channel: str,
-        thread_ts: str | None,
-        message_ts: str | None,
-        user: str = "",
-        direct: bool = False,
-    ) -> None:
-        """Answer and post into `channel` (in `thread_ts` if given), showing progress on the question.
+    def finish(self, job: Job, turn: Turn | None = None, spaces: list[str] | None = None, key: str = "") -> None:
+        """The question is answered (or answering failed): its turn joins the conversation and the
+        answer is kept for the feedback buttons."""
+        payload = job.payload
+        answer = (key, {**turn.answer.to_json(), "spaces": spaces}) if turn and key else None
+        self.state.finish(
+            job.id,
+            conversation=_conversation(payload),
+            spaces=spaces,
+            turn=turn.to_json() if turn else None,
+            answer=answer,
+            channel=payload["channel"],
+            user=payload.get("user", ""),
+        )
+
+    def work(self, job: Job, client: Any) -> None:
+        """Answer one accepted question where it was asked; the lease is renewed meanwhile."""
+        self.hold(job.id)
+        try:
+            with self.conversations.hold(_conversation(job.payload)):
+                if job.payload.get("response_url"):
+                    self._respond(job)
+                else:
+                    self._reply(client, job)
+        finally:
+            self._release(job.id)
+
+    def hold(self, job_id: str) -> None:
+        """Renew this question's lease until it is finished here."""
+        with self._held_lock:
+            self._held.add(job_id)
+
+    def _release(self, job_id: str) -> None:
+        with self._held_lock:
+            self._held.discard(job_id)
+
+    def renew(self) -> None:
+        """This replica is alive: extend the leases of what it holds."""
+        with self._held_lock:
+            held = list(self._held)
+        if held:
+            self.state.renew(self.owner, held, self.lease)
+
+    def _reply(self, client: Any, job: Job) -> None:
+        """Answer and post into the channel (in the thread if any), showing progress on the question.
         Whatever goes wrong, the asker gets a reply saying so and no progress marks stay behind."""
+        p = job.payload
+        channel, thread_ts, message_ts = p["channel"], p.get("thread_ts"), p.get("message_ts")
         if message_ts:
             _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        placeholder: str | None = None
+        placeholder = job.placeholder  # a replica that died mid-answer may have posted one
         try:
-            if not self.engine.generative:
-                answer, key = self.answer(question, channel, thread_ts, user=user, direct=direct)
-                text, blocks = answer_message(answer, key)
+            key = secrets.token_hex(8)
+            if not self.engine.generative and not placeholder:
+                turn, visible = self.converse(p)
+                text, blocks = answer_message(turn.answer, key)
+                if not self._still_mine(job):
+                    return
                 self.pacer.wait(channel)
                 client.chat_postMessage(
                     channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False, **kwargs
                 )
+                self.finish(job, turn, visible, key)
                 return
             # Generative: post a placeholder, stream the draft into it at most once a second,
             # then replace it with the verified answer.
-            self.pacer.wait(channel)
-            placeholder = client.chat_postMessage(channel=channel, text="_Reading the documents…_", **kwargs)["ts"]
+            if not placeholder:
+                self.pacer.wait(channel)
+                placeholder = client.chat_postMessage(channel=channel, text=READING, **kwargs)["ts"]
+                self.state.set_placeholder(job.id, placeholder)
             ts = placeholder
             draft: list[str] = []
             last = [time.monotonic()]
@@ -168,15 +216,48 @@ class Responder:
                     last[0] = time.monotonic()
                     _quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
 
-            answer, key = self.answer(question, channel, thread_ts, on_token, user=user, direct=direct)
-            text, blocks = answer_message(answer, key)
+            turn, visible = self.converse(p, on_token)
+            text, blocks = answer_message(turn.answer, key)
+            if not self._still_mine(job):
+                return
             client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            self.finish(job, turn, visible, key)
         except Exception as exc:
             log.exception("answering in %s failed", channel)
             self._apologise(client, channel, kwargs, placeholder, exc)
+            _quietly(self.finish, job=job)
         finally:
             if message_ts:
                 _quietly(client.reactions_remove, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+
+    def _respond(self, job: Job) -> None:
+        """`/ask`: the answer goes to the command's response_url, for the whole channel to see."""
+        from slack_sdk.webhook import WebhookClient
+
+        try:
+            key = secrets.token_hex(8)
+            turn, visible = self.converse(job.payload)
+            text, blocks = answer_message(turn.answer, key)
+            if not self._still_mine(job):
+                return
+        except Exception as exc:
+            log.exception("/ask failed")
+            text, blocks, turn = failure_text(exc), [], None
+        webhook = WebhookClient(job.payload["response_url"])
+        try:
+            webhook.send(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+        finally:
+            if turn is not None:
+                self.finish(job, turn, visible, key)
+            else:
+                _quietly(self.finish, job=job)
+
+    def _still_mine(self, job: Job) -> bool:
+        """Before posting: nobody took this question over meanwhile (this replica seemed dead)."""
+        if self.state.holds(job.id, self.owner):
+            return True
+        log.warning("%s was taken over by another replica; not posting this answer", job.id)
+        return False
 
     def _apologise(
         self, client: Any, channel: str, kwargs: dict[str, Any], placeholder: str | None, exc: Exception
@@ -194,78 +275,85 @@ class Responder:
                 _quietly(client.chat_delete, channel=channel, ts=placeholder)
 
     def record_feedback(self, key: str, value: str, user: str, message_text: str) -> None:
-        """Append one click to the feedback log (JSONL in the data directory)."""
-        answered = self._answers.get(key, {})
-        record = {
-            "time": time.time(),
-            "user": user,
-            "value": value,
-            "question": answered.get("question"),
-            "answer": answered.get("answer", message_text),
-            "citations": answered.get("citations", []),
-            "spaces": answered.get("spaces"),
-        }
-        self.feedback_log.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.feedback_log, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        """One click, in the state store beside the answer it is about."""
+        self.state.record_feedback(key, value, user, message_text)
+
+
+class Steward:
+    """A replica's background duty: renew its leases, take over the questions of replicas that
+    stopped renewing theirs (crashed, killed, cut off), and forget old event keys."""
+
+    def __init__(self, responder: Responder, run: Callable[[Job], None], *, interval: float | None = None):
+        self.responder = responder
+        self.run = run
+        self.interval = interval or responder.lease / 3
+        self._stop = threading.Event()
+
+    def start(self) -> Steward:
+        threading.Thread(target=self._loop, name="steward", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        state, expired = self.responder.state, 0.0
+        while True:
+            try:
+                self.responder.renew()
+                while (job := state.claim(self.responder.owner, self.responder.lease)) is not None:
+                    log.warning("taking over %s from a replica that stopped (attempt %d)", job.id, job.attempts)
+                    self.run(job)
+                if time.monotonic() - expired > EXPIRE_EVERY:
+                    state.expire()
+                    expired = time.monotonic()
+            except Error as exc:  # the store is down: keep trying, answering goes on where it can
+                log.warning("state store: %s", exc)
+            if self._stop.wait(self.interval):
+                return
 
 
 def register(app: Any, responder: Responder) -> None:
-    """Attach the listeners: mentions, messages (DMs and followed threads), /ask, feedback."""
+    """Attach the listeners: mentions, messages (DMs and followed threads), /ask, feedback.
 
-    @app.middleware
-    def once_per_event(body, next, logger):
-        # Retries (X-Slack-Retry-Num) carry the same event_id: answer 200 and do nothing.
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not responder.seen.first(f"event:{event_id}"):
-            from slack_bolt import BoltResponse
+    Each question is accepted (recorded as pending work, exactly once across replicas) in a
+    listener middleware, which runs before Slack gets its 200; the listener then answers it on
+    Bolt's worker threads."""
+    from slack_bolt import BoltResponse
 
-            return BoltResponse(status=200, body="")
-        return next()
+    def accepted(body, event, context, next):
+        job = _accept_event(responder, body, event, context)
+        if job is None:
+            return BoltResponse(status=200, body="")  # not for us, or a delivery already handled
+        context["job"] = job
+        next()
 
-    @app.event("app_mention")
-    def on_mention(event, client, context):
-        if _from_a_bot(event, context):
-            return
-        if not responder.seen.first(f"msg:{event['channel']}:{event['ts']}"):
-            return  # the `message` event for the same post got here first
-        question = _question(event.get("text", ""))
-        thread_ts = event.get("thread_ts") or event["ts"]
-        responder.reply(client, question, event["channel"], thread_ts, event["ts"], event.get("user", ""))
+    @app.event("app_mention", middleware=[accepted])
+    def on_mention(context, client):
+        responder.work(context["job"], client)
 
-    @app.event("message")
-    def on_message(event, client, context):
-        if event.get("subtype") not in ANSWERABLE_SUBTYPES or _from_a_bot(event, context):
-            return
-        channel, thread_ts = event["channel"], event.get("thread_ts")
-        direct = event.get("channel_type") == "im"
-        followed = thread_ts is not None and responder.knows_thread(channel, thread_ts)
-        mentions_me = context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", "")
-        if not (direct or followed or mentions_me):
-            return
-        if not responder.seen.first(f"msg:{channel}:{event['ts']}"):
-            return
-        question = _question(event.get("text", ""))
-        if not direct:
-            thread_ts = thread_ts or event["ts"]
-        responder.reply(client, question, channel, thread_ts, event["ts"], event.get("user", ""), direct)
+    @app.event("message", middleware=[accepted])
+    def on_message(context, client):
+        responder.work(context["job"], client)
 
     @app.command("/ask")
-    def on_ask(ack, command, respond):
+    def on_ask(ack, command, client):
         question = command.get("text", "").strip()
         if not question:
             ack("Ask a question about the documents, e.g. `/ask what is the leave policy?`")
             return
+        channel, user = command["channel_id"], command.get("user_id", "")
+        payload = {
+            "question": question,
+            "channel": channel,
+            "user": user,
+            "direct": command.get("channel_name") == "directmessage" or channel.startswith("D"),
+            "response_url": command.get("response_url", ""),
+        }
+        job = responder.accept([f"command:{command.get('trigger_id') or secrets.token_hex(8)}"], payload)
         ack(f"Looking up: {question}")
-        try:
-            channel = command["channel_id"]
-            direct = command.get("channel_name") == "directmessage" or channel.startswith("D")
-            answer, key = responder.answer(question, channel, None, user=command.get("user_id", ""), direct=direct)
-            text, blocks = answer_message(answer, key)
-        except Exception as exc:
-            log.exception("/ask failed")
-            text, blocks = failure_text(exc), []
-        respond(text=text, blocks=blocks, response_type="in_channel", replace_original=False)
+        if job is not None:
+            responder.work(job, client)
 
     @app.action(re.compile(r"^feedback_(up|down)$"))
     def on_feedback(ack, body, action):
@@ -275,6 +363,44 @@ def register(app: Any, responder: Responder) -> None:
         responder.record_feedback(
             action.get("value", ""), value, body.get("user", {}).get("id", ""), message.get("text", "")
         )
+
+
+def _accept_event(responder: Responder, body: dict[str, Any], event: dict[str, Any], context: Any) -> Job | None:
+    """The question in a mention, a DM, or a message in a thread the bot answers in, accepted
+    as pending work; None for anything else and for a delivery already accepted."""
+    if _from_a_bot(event, context):
+        return None
+    channel = event["channel"]
+    direct = event.get("channel_type") == "im"
+    thread_ts = event.get("thread_ts")
+    if event["type"] == "message":
+        if event.get("subtype") not in ANSWERABLE_SUBTYPES:
+            return None
+        mentions_me = context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", "")
+        if not (direct or mentions_me or (thread_ts and responder.knows_thread(channel, thread_ts))):
+            return None
+    if not direct:
+        thread_ts = thread_ts or event["ts"]  # in a channel the answer starts (or stays in) a thread
+    payload = {
+        "question": _question(event.get("text", "")),
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "message_ts": event["ts"],
+        "user": event.get("user", ""),
+        "direct": direct,
+    }
+    # Retries carry the same event_id; a mention also arrives as a `message` event of its own.
+    keys = [f"msg:{channel}:{event['ts']}"]
+    if body.get("event_id"):
+        keys.insert(0, f"event:{body['event_id']}")
+    return responder.accept(keys, payload, follow=thread_ts is not None)
+
+
+def _conversation(payload: dict[str, Any]) -> tuple[str, str]:
+    """Whose conversation a question belongs to: its thread's, or (no thread: a DM, `/ask`) its
+    asker's in that channel."""
+    thread = payload.get("thread_ts")
+    return payload["channel"], thread or f"user:{payload.get('user', '')}"
 
 
 def _question(text: str) -> str:

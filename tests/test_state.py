@@ -1,0 +1,149 @@
+"""The state store, on SQLite and on a real PostgreSQL server: exactly-once acceptance under
+races, leases and take-over, conversations, feedback, and schema upgrades that keep rows."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from assistant.state import MAX_TURNS, Job, State, StateError
+
+
+def race(n: int, make, act) -> list:
+    """`n` callers, each with its own connection pool (as separate replicas have), released together."""
+    stores = [make() for _ in range(n)]
+    go = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        go.wait()
+        results[i] = act(stores[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in stores:
+        s.close()
+    return results
+
+
+def test_a_delivery_racing_on_many_replicas_is_accepted_once(state_url):
+    State(state_url).close()  # schema first, as the first replica to start creates it
+    job = Job("event:Ev1", {"question": "q", "channel": "C1"})
+    results = race(8, lambda: State(state_url), lambda s: s.accept(["event:Ev1", "msg:C1:1.0"], job, owner="r"))
+    assert results.count(True) == 1
+    # A delivery that shares only its message key (the mention's `message` twin) is a duplicate too,
+    # and rolls back entirely: its own event key stays free.
+    state = State(state_url)
+    assert not state.accept(["event:Ev2", "msg:C1:1.0"])
+    assert state.accept(["event:Ev2"])
+
+
+def test_a_question_whose_replica_stopped_renewing_is_taken_over_once(state_url):
+    state = State(state_url)
+    state.accept(["event:A"], Job("event:A", {"question": "a"}), owner="dead", lease=0.5)
+    state.accept(["event:B"], Job("event:B", {"question": "b"}), owner="alive", lease=0.5)
+    assert state.claim("other", 10) is None  # both leases still run
+    time.sleep(0.3)
+    state.renew("alive", ["event:B"], 30)
+    time.sleep(0.4)
+    claims = race(4, lambda: State(state_url), lambda s: s.claim("taker", 10))
+    taken = [c for c in claims if c is not None]
+    assert [c.id for c in taken] == ["event:A"] and taken[0].payload == {"question": "a"}
+    assert taken[0].attempts == 2
+    assert state.holds("event:A", "taker") and not state.holds("event:A", "dead")
+    state.finish("event:A")
+    assert not state.holds("event:A", "taker") and state.claim("x", 10) is None
+
+
+def test_a_placeholder_travels_with_the_question_to_the_replica_taking_over(state_url):
+    state = State(state_url)
+    state.accept(["event:P"], Job("event:P", {"question": "p"}), owner="dead", lease=0.1)
+    state.set_placeholder("event:P", "1700.1")
+    time.sleep(0.2)
+    job = state.claim("taker", 10)
+    assert job is not None and job.placeholder == "1700.1"
+
+
+def test_a_question_that_keeps_killing_replicas_is_left_alone(state_url):
+    state = State(state_url)
+    state.accept(["event:K"], Job("event:K", {}), owner="r0", lease=0)
+    owners = []
+    for n in range(5):
+        job = state.claim(f"r{n + 1}", 0)
+        owners.append(job and job.attempts)
+    assert owners == [2, 3, None, None, None]
+
+
+def test_conversations_are_followed_from_acceptance_and_keep_their_newest_turns(state_url):
+    state = State(state_url)
+    assert not state.follows("C1", "1.0") and state.conversation("C1", "1.0") is None
+    state.accept(["k1"], Job("k1", {}), owner="r", conversation=("C1", "1.0"), spaces=["hr"])
+    assert state.follows("C1", "1.0") and state.conversation("C1", "1.0") == (["hr"], [])
+    for n in range(MAX_TURNS + 3):
+        state.finish("", conversation=("C1", "1.0"), spaces=["hr"], turn={"n": n})
+    spaces, turns = state.conversation("C1", "1.0")
+    assert spaces == ["hr"] and [t["n"] for t in turns] == list(range(3, MAX_TURNS + 3))
+    state.finish("", conversation=("D1", "user:U1"), turn={"n": 0})  # a DM: created by its first turn
+    assert state.conversation("D1", "user:U1") == (None, [{"n": 0}])
+
+
+def test_feedback_is_listed_with_its_answer_and_filtered_by_time(state_url, tmp_path):
+    state = State(state_url)
+    old = tmp_path / "feedback.jsonl"
+    record = {"time": 1000.0, "user": "U0", "value": "down", "question": "old?", "answer": "a", "citations": []}
+    old.write_text(json.dumps(record) + "\n{not json\n", encoding="utf-8")
+    assert state.import_feedback_log(old) == 1 and not old.exists()
+    answer = {"question": "Who?", "answer": "Beck [1].", "citations": [{"n": 1, "source": "a.txt"}]}
+    state.finish("", answer=("key1", answer), channel="C1", user="U1", spaces=["hr"])
+    state.record_feedback("key1", "up", "U2", "Beck [1].")
+    state.record_feedback("unknown", "down", "U3", "the message as shown")
+    rows = state.feedback()
+    assert [r["user"] for r in rows] == ["U0", "U2", "U3"]
+    assert rows[0]["question"] == "old?"
+    assert rows[1]["question"] == "Who?" and rows[1]["citations"][0]["source"] == "a.txt"
+    assert rows[1]["spaces"] == ["hr"] and rows[1]["value"] == "up"
+    assert rows[2]["question"] is None and rows[2]["answer"] == "the message as shown"
+    assert [r["user"] for r in state.feedback(since=2000.0)] == ["U2", "U3"]
+
+
+def test_an_upgrade_keeps_every_row(state_url, monkeypatch):
+    from sqlalchemy import inspect
+
+    from assistant import state as module
+
+    state = State(state_url)
+    state.accept(["k1"], Job("k1", {"question": "q"}), owner="r", conversation=("C1", "1.0"))
+    state.record_feedback("key1", "up", "U1", "m")
+    assert state.version == 1
+    state.close()
+    # A later release adds a column: the database gets it once, rows stay.
+    added = lambda conn: conn.exec_driver_sql("ALTER TABLE assistant_feedback ADD COLUMN comment TEXT")  # noqa: E731
+    monkeypatch.setattr(module, "MIGRATIONS", [*module.MIGRATIONS, added])
+    upgraded = State(state_url)
+    assert upgraded.version == 2
+    assert "comment" in {c["name"] for c in inspect(upgraded.db).get_columns("assistant_feedback")}
+    assert [r["user"] for r in upgraded.feedback()] == ["U1"] and upgraded.follows("C1", "1.0")
+    assert State(state_url).version == 2  # opened again: nothing applied twice
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("not a url", "is not a database URL"),
+        ("mysql://u@127.0.0.1/db", "must be sqlite:/// or postgresql+psycopg://"),
+        (
+            "postgresql://u:secret@127.0.0.1:9/db",
+            "cannot open the state store at postgresql+psycopg://u:***@127.0.0.1:9/db",
+        ),
+    ],
+)
+def test_a_bad_or_unreachable_store_is_one_clear_error(url, says):
+    with pytest.raises(StateError) as err:
+        State(url)
+    assert says in str(err.value) and "secret" not in str(err.value)
