@@ -21,7 +21,13 @@ RATE_LIMIT_RETRIES = 3
 
 def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> Any:
     """A Bolt `App` wired to the engine and the shared state store; its Web API client talks to
-    `slack.api_url`. `app.steward.start()` has it also take over what other replicas left unanswered."""
+    `slack.api_url`."""
+    return build(engine, slack, socket_mode=socket_mode)[0]
+
+
+def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> tuple[Any, Steward]:
+    """The Bolt app, and the steward that, once started, renews this replica's leases and takes
+    over what other replicas left unanswered."""
     from slack_bolt import App
     from slack_sdk import WebClient
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -59,17 +65,16 @@ def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = Fals
         responder.hold(job.id)
         workers.submit(responder.work, job, client)
 
-    app.steward = Steward(responder, take_over)
-    return app
+    return app, Steward(responder, take_over)
 
 
 def run(settings: Settings, slack: SlackSettings, *, http: bool, port: int, host: str = "0.0.0.0") -> int:
     """Sync the index, load the model, then serve until interrupted."""
     engine = Engine(settings)
-    app = create_app(engine, slack, socket_mode=not http)
+    app, steward = build(engine, slack, socket_mode=not http)
     sync_with_progress(engine)
     engine.warm_up()
-    app.steward.start()  # ready to answer: take over questions other replicas left unanswered
+    steward.start()  # ready to answer: take over questions other replicas left unanswered
     # Follows the folder (and a shared store) while serving; answers never wait for it.
     Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
     if http:
