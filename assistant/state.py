@@ -10,6 +10,7 @@ answer posted with its feedback. Only this module imports SQLAlchemy.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -328,10 +329,13 @@ class State:
 
     def import_feedback_log(self, path: Path) -> int:
         """Move the records of the old JSONL feedback log into the store, once (the file is renamed)."""
-        if not path.is_file():
+        claimed = path.with_name(f"{path.name}.importing-{os.getpid()}")
+        try:
+            path.rename(claimed)  # atomic: of replicas starting together, one imports it
+        except FileNotFoundError:
             return 0
         records = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in claimed.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
             except ValueError:
@@ -342,7 +346,7 @@ class State:
             for r in records:
                 row = {"time": float(r.get("time") or 0), "user": r.get("user"), "value": str(r.get("value", ""))}
                 conn.execute(FEEDBACK.insert().values(**row, record=r))
-        path.rename(path.with_name(path.name + ".imported"))
+        claimed.rename(path.with_name(path.name + ".imported"))
         return len(records)
 
     def expire(self, now: float | None = None) -> None:

@@ -321,8 +321,14 @@ def register(app: Any, responder: Responder) -> None:
     Bolt's worker threads."""
     from slack_bolt import BoltResponse
 
-    def accepted(body, event, context, next):
-        job = _accept_event(responder, body, event, context)
+    def accepted(body, event, context, client, next):
+        try:
+            job = _accept_event(responder, body, event, context)
+        except Error as exc:  # the state store is unreachable: say so where the question was asked
+            log.exception("could not accept a question in %s", event.get("channel"))
+            thread = {"thread_ts": event.get("thread_ts") or event["ts"]} if event.get("channel_type") != "im" else {}
+            _quietly(client.chat_postMessage, channel=event["channel"], text=failure_text(exc), **thread)
+            return BoltResponse(status=200, body="")
         if job is None:
             return BoltResponse(status=200, body="")  # not for us, or a delivery already handled
         context["job"] = job
@@ -377,7 +383,7 @@ def _accept_event(responder: Responder, body: dict[str, Any], event: dict[str, A
         if event.get("subtype") not in ANSWERABLE_SUBTYPES:
             return None
         mentions_me = context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", "")
-        if not (direct or mentions_me or (thread_ts and responder.knows_thread(channel, thread_ts))):
+        if not (direct or mentions_me or (thread_ts and _follows(responder, channel, thread_ts))):
             return None
     if not direct:
         thread_ts = thread_ts or event["ts"]  # in a channel the answer starts (or stays in) a thread
@@ -394,6 +400,16 @@ def _accept_event(responder: Responder, body: dict[str, Any], event: dict[str, A
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
     return responder.accept(keys, payload, follow=thread_ts is not None)
+
+
+def _follows(responder: Responder, channel: str, thread_ts: str) -> bool:
+    """Whether the bot answers in this thread; when the store can't say, the message is left
+    alone (it may not be for the bot, and every thread in the channel would get an apology)."""
+    try:
+        return responder.knows_thread(channel, thread_ts)
+    except Error as exc:
+        log.warning("can't tell whether a message in %s is a follow-up: %s", channel, exc)
+        return False
 
 
 def _conversation(payload: dict[str, Any]) -> tuple[str, str]:
@@ -422,8 +438,8 @@ def _from_a_bot(event: dict[str, Any], context: Any) -> bool:
 
 
 def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
-    """Progress reactions are a nicety: a failure is logged, never shown."""
+    """A call whose failure can only be logged (a progress reaction, a last word, a record)."""
     try:
         call(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - progress reactions are a nicety
-        log.info("progress reaction failed: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - nothing more can be done about it here
+        log.info("%s failed: %s", getattr(call, "__name__", call), exc)
