@@ -47,68 +47,61 @@ class Job:
     attempts: int = 1
 
 
-def default_url(data_dir: Path) -> str:
-    return f"sqlite:///{Path(data_dir).expanduser().resolve() / 'state.db'}"
+MD = MetaData()
+META = Table("assistant_meta", MD, Column("key", String(64), primary_key=True), Column("value", Text))
+EVENTS = Table(
+    "assistant_events",
+    MD,
+    Column("key", String(255), primary_key=True),
+    Column("seen", Float, nullable=False, index=True),
+)
+JOBS = Table(
+    "assistant_jobs",
+    MD,
+    Column("id", String(255), primary_key=True),
+    Column("payload", JSON, nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", Float, nullable=False, index=True),
+    Column("created", Float, nullable=False),
+    Column("done", Float, index=True),
+    Column("placeholder", String(64)),
+    Column("attempts", Integer, nullable=False, default=1),
+)
+CONVERSATIONS = Table(
+    "assistant_conversations",
+    MD,
+    Column("channel", String(64), primary_key=True),
+    Column("thread", String(128), primary_key=True),
+    Column("spaces", JSON),
+    Column("turns", JSON, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+ANSWERS = Table(
+    "assistant_answers",
+    MD,
+    Column("key", String(64), primary_key=True),
+    Column("time", Float, nullable=False),
+    Column("channel", String(64)),
+    Column("user", String(64)),
+    Column("answer", JSON, nullable=False),
+    Column("spaces", JSON),
+)
+FEEDBACK = Table(
+    "assistant_feedback",
+    MD,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False, index=True),
+    Column("user", String(64)),
+    Column("value", String(16), nullable=False),
+    Column("answer_key", String(64)),
+    Column("message", Text),
+    Column("record", JSON),  # a whole record imported from the old feedback.jsonl
+)
 
-
-def _tables() -> tuple[Any, ...]:
-    md = MetaData()
-    meta = Table("assistant_meta", md, Column("key", String(64), primary_key=True), Column("value", Text))
-    events = Table(
-        "assistant_events",
-        md,
-        Column("key", String(255), primary_key=True),
-        Column("seen", Float, nullable=False, index=True),
-    )
-    jobs = Table(
-        "assistant_jobs",
-        md,
-        Column("id", String(255), primary_key=True),
-        Column("payload", JSON, nullable=False),
-        Column("owner", String(64), nullable=False),
-        Column("lease_until", Float, nullable=False, index=True),
-        Column("created", Float, nullable=False),
-        Column("done", Float, index=True),
-        Column("placeholder", String(64)),
-        Column("attempts", Integer, nullable=False, default=1),
-    )
-    conversations = Table(
-        "assistant_conversations",
-        md,
-        Column("channel", String(64), primary_key=True),
-        Column("thread", String(128), primary_key=True),
-        Column("spaces", JSON),
-        Column("turns", JSON, nullable=False),
-        Column("updated", Float, nullable=False),
-    )
-    answers = Table(
-        "assistant_answers",
-        md,
-        Column("key", String(64), primary_key=True),
-        Column("time", Float, nullable=False),
-        Column("channel", String(64)),
-        Column("user", String(64)),
-        Column("answer", JSON, nullable=False),
-        Column("spaces", JSON),
-    )
-    feedback = Table(
-        "assistant_feedback",
-        md,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("time", Float, nullable=False, index=True),
-        Column("user", String(64)),
-        Column("value", String(16), nullable=False),
-        Column("answer_key", String(64)),
-        Column("message", Text),
-        Column("record", JSON),  # a whole record imported from the old feedback.jsonl
-    )
-    return md, meta, events, jobs, conversations, answers, feedback
-
-
-MD, META, EVENTS, JOBS, CONVERSATIONS, ANSWERS, FEEDBACK = _tables()
-
-# Schema upgrades, applied once each in order; the database records how many it has had.
-# Append a step (e.g. an ALTER TABLE) to change the schema: existing rows stay.
+# The schema's history: a new database is created as the tables above and stamped with the
+# newest version; an existing one gets the steps it hasn't had, in order. To change the
+# schema, change the tables above and append the step (an ALTER TABLE …) that brings an
+# existing database to them: its rows stay.
 MIGRATIONS: list[Callable[[Connection], None]] = [lambda conn: MD.create_all(conn)]
 MAX_ATTEMPTS = 3  # a question whose replica died this often is left alone (it may be what kills them)
 
@@ -143,8 +136,11 @@ class State:
             META.create(conn, checkfirst=True)
             row = conn.execute(select(META.c.value).where(META.c.key == "schema_version")).first()
             version = int(row[0]) if row else 0
-            for step in MIGRATIONS[version:]:
-                step(conn)
+            if version == 0:
+                MD.create_all(conn)
+            else:
+                for step in MIGRATIONS[version:]:
+                    step(conn)
             if len(MIGRATIONS) != version:
                 values = {"key": "schema_version", "value": str(len(MIGRATIONS))}
                 if row:

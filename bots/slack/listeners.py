@@ -103,11 +103,12 @@ class Responder:
         """Record a question as this replica's pending work, with the keys that make it exactly
         once; None if another delivery of it was accepted before (here or on another replica)."""
         job = Job(keys[0], payload)
-        conversation = _conversation(payload)
+        # A thread is followed from now on, searching what may be seen where it started.
+        conversation = _conversation(payload) if follow else None
         spaces = self.visible(payload["channel"], payload.get("user", ""), payload.get("direct", False))
         self.hold(job.id)  # renewed from now on, though it may wait for a worker
         accepted = self.state.accept(
-            keys, job, owner=self.owner, lease=self.lease, conversation=conversation if follow else None, spaces=spaces
+            keys, job, owner=self.owner, lease=self.lease, conversation=conversation, spaces=spaces
         )
         if not accepted:
             self._release(job.id)
@@ -131,7 +132,7 @@ class Responder:
         channel, thread = _conversation(payload)
         stored = self.state.conversation(channel, thread)
         visible = self.visible(channel, payload.get("user", ""), payload.get("direct", False))
-        session = Session(self.engine, stored[0] if stored and stored[1] else visible)
+        session = Session(self.engine, stored[0] if stored else visible)
         session.conversation.turns = [Turn.from_json(t) for t in stored[1]] if stored else []
         return session.ask(payload["question"], on_token=on_token), session.spaces
 
