@@ -147,3 +147,37 @@ def test_a_bad_or_unreachable_store_is_one_clear_error(url, says):
     with pytest.raises(StateError) as err:
         State(url)
     assert says in str(err.value) and "secret" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_assistant_feedback_lists_exports_and_filters_by_date(tmp_path):
+    import os
+    import subprocess
+
+    from data import SCRIPT
+
+    url = f"sqlite:///{tmp_path}/shared/state.db"
+    state = State(url)
+    old = tmp_path / "feedback.jsonl"
+    records = [
+        {"time": 1767225600.0, "user": "U0", "value": "down", "question": "Q0?", "answer": "A0", "citations": []},
+        {"time": 1798761600.0, "user": "U1", "value": "up", "question": "Q1?", "answer": "A1 [1].",
+         "citations": [{"n": 1, "source": "hr/leave.md", "start": 3, "end": 9}], "spaces": ["hr"]},
+    ]  # fmt: skip
+    old.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    state.import_feedback_log(old)
+    env = {**os.environ, "ASSISTANT_STATE_URL": url, "ASSISTANT_DATA_DIR": str(tmp_path / "data")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SCRIPT), "feedback", *args], env=env, capture_output=True, text=True, timeout=60)
+
+    exported = [json.loads(line) for line in run("--json").stdout.splitlines()]
+    assert [r["time"] for r in exported] == ["2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"]
+    assert "spaces" not in exported[0] and exported[1]["spaces"] == ["hr"]
+    assert exported[1]["citations"][0]["source"] == "hr/leave.md"
+    shown = run("--since", "2026-06-01").stdout
+    assert "Q1?" in shown and "Q0?" not in shown and "👍" in shown and "[1] hr/leave.md:3-9" in shown
+    bad = run("--since", "last tuesday")
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+    empty = run("--since", "2030-01-01")
+    assert empty.returncode == 0 and empty.stdout == "" and "no feedback recorded since then" in empty.stderr
