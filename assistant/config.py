@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant import links
 from index.chunking import DEFAULT_CHUNK_TOKENS
 from index.embedding import DEFAULT_MODEL
 from index.store import Server
@@ -82,7 +83,19 @@ class Settings(BaseSettings):
     workers: int = Field(4, ge=1, le=64, description="Questions a bot answers at the same time.")
     watch: bool = Field(True, description="Long-running front ends follow the corpus folder's changes.")
     watch_interval: float = Field(2.0, gt=0, le=600, description="Seconds between looks at the folder and index.")
+    source_url: str | None = Field(
+        None,
+        description="Where people read a source: a URL template with {source}, {source_stem}, {page}, {start}, {end}; citations link to it.",
+    )
     llm: LlmSettings = Field(default_factory=LlmSettings, description="The LLM server, if any (ASSISTANT_LLM_*).")
+
+    @field_validator("source_url")
+    @classmethod
+    def _a_url_template(cls, value: str | None) -> str | None:
+        why = links.problem(value) if value else ""
+        if why:
+            raise ValueError(why)
+        return value
 
     @property
     def chroma_server(self) -> Server | None:

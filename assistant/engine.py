@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from assistant import answerable, asks, citations, extractive, prompts, verify
+from assistant import answerable, asks, citations, extractive, links, prompts, verify
 from assistant.citations import Evidence
 from assistant.config import Settings
 from assistant.extractive import Ranked
-from assistant.llm import Draft, Drafter, LlmError, OnToken, OpenAILikeDrafter, Rewriter
+from assistant.llm import Draft, Drafter, LlmError, OnStage, OnToken, OpenAILikeDrafter, Rewriter
 from assistant.prompts import EMPTY_QUESTION, MAX_QUESTION_CHARS, NO_SPACE, NOT_COVERED, REFUSAL
 from assistant.spaces import Space
 from assistant.spaces import load as load_spaces
@@ -107,6 +107,11 @@ class Engine:
         """Load the model now, so the first question doesn't wait for it."""
         self.embedder.embed(["warm up"])
 
+    def link(self, citation: Citation) -> str | None:
+        """Where people read a citation's source: its space's URL template, else ASSISTANT_SOURCE_URL."""
+        template = next((s.source_url for s in self.spaces if s.name == citation.space and s.source_url), None)
+        return links.link(template or self.settings.source_url, citation)
+
     def text_of(self, source: str, space: str | None = None) -> str | None:
         """The canonical text of `source` (in `space`, or "space/path" inside the engine) as the
         file is now; None if it can't be read."""
@@ -128,6 +133,7 @@ class Engine:
         exclude: frozenset[Span] = frozenset(),
         on_token: OnToken | None = None,
         spaces: Sequence[str] | None = None,
+        on_stage: OnStage | None = None,
     ) -> Answer:
         """Answer `question` from the `spaces` named (every space if None; no other space is
         searched, so nothing of it can be quoted). A conversation passes what it resolved: `query` to retrieve with,
@@ -135,7 +141,7 @@ class Engine:
         answer reads and the LLM is asked), further `queries` whose hits are added (an LLM's
         rewrite, which so can add passages but never lose the rules' ones), and spans never
         to quote again. With an LLM configured, its draft streams to `on_token` and only
-        verified sentences are kept."""
+        verified sentences are kept; `on_stage` hears "writing" and "checking" as that goes."""
         question = question.strip()
         problem = question_problem(question)
         if problem:
@@ -155,7 +161,7 @@ class Engine:
         shown = without(hits, exclude)  # "what else?": the model doesn't see what was already quoted
         if not shown:
             return self._spaced(extractive_answer)
-        return self._spaced(self.generate(asked, shown, extractive_answer, on_token=on_token))
+        return self._spaced(self.generate(asked, shown, extractive_answer, on_token=on_token, on_stage=on_stage))
 
     def search(self, queries: Sequence[str], k: int, spaces: Sequence[str] | None = None) -> list[Hit]:
         """The top `k` passages of each query in each of `spaces` (all if None), merged into one
@@ -183,14 +189,25 @@ class Engine:
             answer, citations=tuple(split(c) for c in answer.citations), related=tuple(split(c) for c in answer.related)
         )
 
-    def generate(self, question: str, hits: list[Hit], fallback: Answer, *, on_token: OnToken | None = None) -> Answer:
+    def generate(
+        self,
+        question: str,
+        hits: list[Hit],
+        fallback: Answer,
+        *,
+        on_token: OnToken | None = None,
+        on_stage: OnStage | None = None,
+    ) -> Answer:
         """The LLM's answer, verified sentence by sentence; `fallback` (extractive) when it fails or nothing holds."""
         if self.drafter is None:
             return fallback
+        stage = on_stage or (lambda _: None)
+        stage("writing")
         try:
             reply = self.drafter.draft(question, hits, on_token)
         except LlmError as exc:
             return replace(fallback, llm_error=str(exc))
+        stage("checking")
         draft, cut = (reply.text, reply.cut) if isinstance(reply, Draft) else (reply, "")
         trace = {**fallback.trace, "draft": draft}
         if cut:  # said on whichever answer is shown; an extractive one carries it as the LLM's trouble

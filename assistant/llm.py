@@ -20,6 +20,7 @@ from index.search import Hit
 from index.text import short
 
 OnToken = Callable[[str], None]
+OnStage = Callable[[str], None]  # hears how answering goes: "writing" (the draft), then "checking" (its citations)
 
 
 @dataclass(frozen=True)

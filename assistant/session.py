@@ -13,7 +13,7 @@ from typing import Any
 
 from assistant.conversation import Conversation, Turn, terms
 from assistant.engine import Engine, is_refusal
-from assistant.llm import LlmError, OnToken
+from assistant.llm import LlmError, OnStage, OnToken
 
 
 class Session:
@@ -31,7 +31,14 @@ class Session:
         """The latest recorded turn, if any."""
         return self.conversation.turns[-1] if self.conversation.turns else None
 
-    def ask(self, question: str, *, on_token: OnToken | None = None, cancelled: threading.Event | None = None) -> Turn:
+    def ask(
+        self,
+        question: str,
+        *,
+        on_token: OnToken | None = None,
+        cancelled: threading.Event | None = None,
+        on_stage: OnStage | None = None,
+    ) -> Turn:
         """Resolve `question` against the conversation, answer it, and record the turn,
         unless `cancelled` was set meanwhile (the asker gave up, so it isn't part of the conversation)."""
         with self._lock:
@@ -47,6 +54,7 @@ class Session:
                 exclude=resolved.exclude,
                 on_token=on_token,
                 spaces=self.spaces,
+                on_stage=on_stage,
             )
             if rewrite:
                 answer.trace["rewrite"] = rewrite

@@ -195,7 +195,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
             else:
-                print(render_text(answer), flush=True)
+                print(render_text(answer, engine.link), flush=True)
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

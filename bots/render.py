@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assistant.links import Linker
 from assistant.prompts import RELATED_HEADING
 from assistant.types import Answer
 
@@ -11,9 +12,9 @@ if TYPE_CHECKING:
     from index.sync import SyncReport
 
 
-def render_text(answer: Answer) -> str:
-    """The answer, then numbered sources with file, offsets and the quoted passage (for an
-    abstention, the related passages, marked as not answering)."""
+def render_text(answer: Answer, link: Linker | None = None) -> str:
+    """The answer, then numbered sources with file, offsets, link (with a template) and the
+    quoted passage (for an abstention, the related passages, marked as not answering)."""
     lines = [answer.text]
     if answer.dropped:
         lines += ["", "Left out, not supported by the sources:"] + [f"  - {d}" for d in answer.dropped]
@@ -23,6 +24,8 @@ def render_text(answer: Answer) -> str:
         lines += ["", RELATED_HEADING]
     for c in answer.citations or answer.related:
         where = f"{c.path}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
+        url = link(c) if link else None
+        where += f"  {url}" if url else ""
         lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")
         lines.append(f"      {' '.join(c.quote.split())}")
     return "\n".join(lines) + "\n"

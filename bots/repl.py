@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.style import Style
 from rich.text import Text
 
 from assistant.asks import WANTED
 from assistant.conversation import Resolved, Turn
 from assistant.engine import Engine
+from assistant.links import Linker
 from assistant.live import Watcher
 from assistant.llm import Cancelled
 from assistant.prompts import RELATED_HEADING
@@ -93,7 +95,7 @@ class Chat:
             return
         if streaming and turn.answer.trace.get("draft"):
             self.console.print("\n[dim]Checked against the sources:[/dim]" if self.console.is_terminal else "\n--")
-        self.console.print(render_answer(turn.answer, turn.resolved), soft_wrap=True)
+        self.console.print(render_answer(turn.answer, turn.resolved, self.engine.link), soft_wrap=True)
         self.console.print()
 
     def _print_token(self, token: str) -> None:
@@ -115,7 +117,7 @@ class Chat:
             if last is None:
                 self.console.print("Nothing asked yet.")
             elif name == "/sources":
-                self.console.print(render_sources(last.answer, full=True), soft_wrap=True)
+                self.console.print(render_sources(last.answer, full=True, link=self.engine.link), soft_wrap=True)
             elif name == "/why":
                 self.console.print(render_why(last), soft_wrap=True)
             else:
@@ -137,7 +139,7 @@ class Chat:
         return render_open(text, cite.source, cite.start, cite.end, cite.page)
 
 
-def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
+def render_answer(answer: Answer, resolved: Resolved | None = None, link: Linker | None = None) -> Text:
     """The answer with its [n] markers, then numbered sources with location and quote."""
     out = Text()
     if resolved and resolved.follow_up:
@@ -155,12 +157,13 @@ def render_answer(answer: Answer, resolved: Resolved | None = None) -> Text:
             out.append(f"\n  - {sentence}", style="dim")
     if answer.citations or answer.related:
         out.append("\n\n")
-        out.append_text(render_sources(answer, full=False))
+        out.append_text(render_sources(answer, full=False, link=link))
     return out
 
 
-def render_sources(answer: Answer, full: bool) -> Text:
-    """Numbered sources; for an abstention, the related passages, marked as not an answer."""
+def render_sources(answer: Answer, full: bool, link: Linker | None = None) -> Text:
+    """Numbered sources; for an abstention, the related passages, marked as not an answer. With
+    a link template, each location is a hyperlink and its URL follows it."""
     out = Text()
     if answer.related:
         out.append(RELATED_HEADING + "\n", style="yellow")
@@ -170,7 +173,10 @@ def render_sources(answer: Answer, full: bool) -> Text:
     for c in answer.citations or answer.related:
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
-        out.append(f"{c.path}:{c.start}-{c.end}{page}", style="bold")
+        url = link(c) if link else None
+        out.append(f"{c.path}:{c.start}-{c.end}{page}", style=Style(bold=True, link=url))
+        if url:
+            out.append(f"  {url}", style=Style(dim=True, link=url))
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
         out.append(f"\n    {quote}\n", style="green" if answer.citations else "dim")
     out.rstrip()

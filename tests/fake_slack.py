@@ -21,6 +21,7 @@ class FakeSlack:
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
         self.failures: dict[str, list[tuple[int, dict]]] = {}  # method -> scripted (status, headers)
+        self.refused: dict[str, str] = {}  # method -> the error Slack answers it with ({"ok": false})
         self.socket_url = "ws://127.0.0.1:9/"
         self._lock = threading.Lock()
         self._ts = 1700000000.0
@@ -71,6 +72,8 @@ class FakeSlack:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def reply(self, method: str, params: dict) -> dict:
+        if method in self.refused:
+            return {"ok": False, "error": self.refused[method]}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -81,7 +84,7 @@ class FakeSlack:
                 "team": "Test",
                 "url": "https://test.slack.com/",
             }
-        if method in ("chat.postMessage", "chat.update"):
+        if method in ("chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream", "chat.stopStream"):
             with self._lock:
                 self._ts += 1
                 ts = f"{self._ts:.6f}"

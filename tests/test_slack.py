@@ -366,12 +366,15 @@ def test_missing_tokens_are_one_clear_error(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_with_an_llm_the_draft_streams_into_one_message_then_the_verified_answer_replaces_it(tmp_path, slack, embedder):
+def test_where_native_streaming_is_refused_the_draft_streams_into_a_placeholder_then_the_verified_answer(
+    tmp_path, slack, embedder
+):
     from assistant.config import LlmSettings
 
     from data import ACCEPTANCE
     from fake_llm import FakeLLM
 
+    slack.refused["chat.startStream"] = "not_allowed_token_type"
     with FakeLLM() as llm:
         llm.replies[:] = [("text", ACCEPTANCE)]
         running = InProcessBot(tmp_path, slack, embedder, llm=LlmSettings(base_url=llm.base_url))
@@ -389,3 +392,5 @@ def test_with_an_llm_the_draft_streams_into_one_message_then_the_verified_answer
         assert "Chief Beck said the LAPD will not work with Homeland Security" in shown and HOMELAND in shown
         assert "Left out, not supported by the sources: The LAPD has 50,000 officers." in shown
         assert "[7]" not in shown
+    del slack.refused["chat.startStream"]
+    assert [p["_reply"]["error"] for p in slack.posts("CLLM", method="chat.startStream")] == ["not_allowed_token_type"]

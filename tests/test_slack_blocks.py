@@ -110,3 +110,37 @@ def test_related_passages_of_an_abstention_are_shown_as_not_an_answer():
     assert "Related passages (they don't answer the question)" in shown
     assert "lapd.txt:5-30" in shown and "&lt;@U1&gt;" in shown and "<@U1>" not in shown
     assert "*[1]*" not in shown  # no citation numbers: nothing here is cited as an answer
+
+
+def test_a_long_streamed_answer_keeps_within_slacks_limits():
+    from bots.slack.blocks import STREAM_CALLS, STREAM_LIMIT, answer_markdown, answer_tail, stream_pieces
+
+    many = tuple(Citation(n, f"doc{n}.md", n, n + 40, "<!channel> " + "q" * 400, 0.7) for n in range(1, 80))
+    answer = Answer("q?", " ".join(f"Sentence {n} says a thing [{n % 79 + 1}]." for n in range(6000)), many)
+    markdown = answer_markdown(answer)
+    pieces = stream_pieces(markdown)
+    assert len(pieces) <= STREAM_CALLS and sum(map(len, pieces)) <= STREAM_LIMIT + STREAM_CALLS
+    assert pieces[-1].endswith("ask a narrower question._")  # cut, and says so
+    shorter = answer_markdown(Answer("q?", " ".join(f"Sentence {n} [1]." for n in range(500)), many))
+    assert "".join(stream_pieces(shorter)).split() == shorter.split()  # nothing lost or doubled
+    assert len(stream_pieces(shorter)) <= STREAM_CALLS
+    assert "<!channel>" not in markdown
+    tail = answer_tail(answer, "k", lambda c: f"https://docs.example/{c.source}", context_actions=True)
+    assert len(tail) <= BLOCK_LIMIT and tail[-1]["type"] == "context_actions"
+    assert all(len(e["text"]) <= SECTION_LIMIT for b in tail if b["type"] == "context" for e in b["elements"])
+    text, blocks = answer_message(answer, "k", context_actions=True)
+    assert len(blocks) <= BLOCK_LIMIT and blocks[-1]["type"] == "context_actions"
+    assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
+    assert len(text) <= 3000
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://docs.example/a|b.txt", "https://docs.example/a>b<c.txt"],
+)
+def test_a_source_link_cannot_break_out_of_slacks_link_syntax(url):
+    answer = cited("Yes [1].")
+    _, blocks = answer_message(answer, "k", lambda c: url)
+    line = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    link = line[line.index("<") : line.index(">") + 1]
+    assert link.count("|") == 1 and link.endswith("|lapd.txt:10-27>") and "<" not in link[1:]

@@ -59,7 +59,7 @@ def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) ->
         listener_executor=workers,
     )
     responder = Responder(engine, state, lease=settings.state_lease)
-    register(app, responder)
+    register(app, responder, slack.prompts)
 
     def take_over(job: Job) -> None:
         responder.hold(job.id)

@@ -14,6 +14,10 @@ class SlackSettings(BaseSettings):
     api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base URL (a proxy or test server can stand in)."
     )
+    prompts: list[str] = Field(
+        default_factory=list,
+        description='Suggested prompts shown when an assistant thread opens (a JSON list, e.g. ["What is the leave policy?"]); default: from the documents.',
+    )
     bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN", "ASSISTANT_SLACK_BOT_TOKEN"))
     app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN", "ASSISTANT_SLACK_APP_TOKEN"))
     signing_secret: str = Field(

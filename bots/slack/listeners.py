@@ -9,28 +9,31 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from assistant import spaces
 from assistant.conversation import Turn
 from assistant.engine import Engine
-from assistant.llm import OnToken
+from assistant.llm import OnStage, OnToken
 from assistant.session import Session
 from assistant.state import Job, State
 from bots.slack.blocks import answer_message, draft_text, escape
+from bots.slack.stream import Progress, finish_stream, quietly, start_stream
 from index.errors import Error, one_line
+from index.text import short
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+(\|[^>]*)?>")
 EMOJI = re.compile(r":[a-z0-9_+'-]+:")  # Slack's :shortcodes:, which aren't words of a question
 # Message subtypes that are a person saying something; edits, deletions, joins… are not.
 ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
-PROGRESS_REACTION = "hourglass_flowing_sand"
 STREAM_INTERVAL = 1.0  # seconds between chat.update calls while a draft streams
 READING = "_Reading the documents…_"  # the placeholder a streamed answer is written into
 EXPIRE_EVERY = 600  # seconds between sweeps of old event keys and finished work
+TITLE_CHARS = 80  # an assistant thread's title: its first question, shortened
+GREETING = "Hi! Ask me anything about the documents; every answer quotes the passages it comes from."
 
 
 class Pacer:
@@ -125,7 +128,9 @@ class Responder:
 
     # Answering --------------------------------------------------------------------------------
 
-    def converse(self, payload: dict[str, Any], on_token: OnToken | None = None) -> tuple[Turn, list[str] | None]:
+    def converse(
+        self, payload: dict[str, Any], on_token: OnToken | None = None, on_stage: OnStage | None = None
+    ) -> tuple[Turn, list[str] | None]:
         """Answer the payload's question in its conversation, as stored (another replica may have
         answered its last turn); the conversation keeps the visibility of where it started.
         Call it holding the conversation's lock, and `finish` before letting go."""
@@ -134,7 +139,7 @@ class Responder:
         visible = self.visible(channel, payload.get("user", ""), payload.get("direct", False))
         session = Session(self.engine, stored[0] if stored else visible)
         session.conversation.turns = [Turn.from_json(t) for t in stored[1]] if stored else []
-        return session.ask(payload["question"], on_token=on_token), session.spaces
+        return session.ask(payload["question"], on_token=on_token, on_stage=on_stage), session.spaces
 
     def finish(self, job: Job, turn: Turn | None = None, spaces: list[str] | None = None, key: str = "") -> None:
         """The question is answered (or answering failed): its turn joins the conversation and the
@@ -180,19 +185,22 @@ class Responder:
             self.state.renew(self.owner, held, self.lease)
 
     def _reply(self, client: Any, job: Job) -> None:
-        """Answer and post into the channel (in the thread if any), showing progress on the question.
+        """Answer and post into the channel (in the thread if any), showing progress meanwhile.
         Whatever goes wrong, the asker gets a reply saying so and no progress marks stay behind."""
         p = job.payload
-        channel, thread_ts, message_ts = p["channel"], p.get("thread_ts"), p.get("message_ts")
-        if message_ts:
-            _quietly(client.reactions_add, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+        channel, thread_ts = p["channel"], p.get("thread_ts")
+        progress = Progress(client, channel, thread_ts, p.get("message_ts"), bool(p.get("assistant")))
+        progress.start()
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         placeholder = job.placeholder  # a replica that died mid-answer may have posted one
         try:
+            if p.get("assistant"):
+                self._title(client, p)
             key = secrets.token_hex(8)
+            context_actions = bool(p.get("assistant"))  # Slack's own feedback buttons, in its AI app surfaces
             if not self.engine.generative and not placeholder:
-                turn, visible = self.converse(p)
-                text, blocks = answer_message(turn.answer, key)
+                turn, visible = self.converse(p, on_stage=progress.stage)
+                text, blocks = answer_message(turn.answer, key, self.engine.link, context_actions=context_actions)
                 if not self._still_mine(job):
                     return
                 self.pacer.wait(channel)
@@ -201,35 +209,60 @@ class Responder:
                 )
                 self.finish(job, turn, visible, key)
                 return
-            # Generative: post a placeholder, stream the draft into it at most once a second,
-            # then replace it with the verified answer.
+            # Generative. Natively streamed where Slack allows it: only the verified answer is
+            # streamed (a stream can't take text back). Elsewhere a placeholder shows the draft
+            # at most once a second, then the verified answer replaces it.
+            streamed = False
+            if not placeholder and thread_ts:
+                placeholder = start_stream(client, channel, thread_ts, p.get("team", ""), p.get("user", ""))
+                streamed = placeholder is not None
             if not placeholder:
                 self.pacer.wait(channel)
                 placeholder = client.chat_postMessage(channel=channel, text=READING, **kwargs)["ts"]
-                self.state.set_placeholder(job.id, placeholder)
+            self.state.set_placeholder(job.id, placeholder)
             ts = placeholder
             draft: list[str] = []
             last = [time.monotonic()]
 
             def on_token(token: str) -> None:
                 draft.append(token)
-                if time.monotonic() - last[0] >= STREAM_INTERVAL:
+                if not streamed and time.monotonic() - last[0] >= STREAM_INTERVAL:
                     last[0] = time.monotonic()
-                    _quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
+                    quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
 
-            turn, visible = self.converse(p, on_token)
-            text, blocks = answer_message(turn.answer, key)
+            turn, visible = self.converse(p, on_token, on_stage=progress.stage)
+            text, blocks = answer_message(
+                turn.answer, key, self.engine.link, context_actions=streamed or context_actions
+            )
             if not self._still_mine(job):
                 return
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            if streamed:
+                try:
+                    finish_stream(client, channel, ts, turn.answer, key, self.engine.link)
+                except Exception as exc:  # noqa: BLE001 - the stream broke off: the answer goes in by an edit
+                    log.warning("streaming the answer in %s failed (%s); editing it in", channel, exc)
+                    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            else:
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
             self.finish(job, turn, visible, key)
         except Exception as exc:
             log.exception("answering in %s failed", channel)
             self._apologise(client, channel, kwargs, placeholder, exc)
-            _quietly(self.finish, job=job)
+            quietly(self.finish, job=job)
         finally:
-            if message_ts:
-                _quietly(client.reactions_remove, channel=channel, timestamp=message_ts, name=PROGRESS_REACTION)
+            progress.done()
+
+    def _title(self, client: Any, payload: dict[str, Any]) -> None:
+        """An assistant thread is titled after its first question."""
+        stored = self.state.conversation(*_conversation(payload))
+        if not stored or not stored[1]:
+            title = short(payload["question"], TITLE_CHARS) or "Question"
+            quietly(
+                client.assistant_threads_setTitle,
+                channel_id=payload["channel"],
+                thread_ts=payload["thread_ts"],
+                title=title,
+            )
 
     def _respond(self, job: Job) -> None:
         """`/ask`: the answer goes to the command's response_url, for the whole channel to see."""
@@ -251,7 +284,7 @@ class Responder:
             if turn is not None:
                 self.finish(job, turn, visible, key)
             else:
-                _quietly(self.finish, job=job)
+                quietly(self.finish, job=job)
 
     def _still_mine(self, job: Job) -> bool:
         """Before posting: nobody took this question over meanwhile (this replica seemed dead)."""
@@ -273,7 +306,16 @@ class Responder:
         except Exception as again:  # noqa: BLE001 - Slack itself is failing; the log is all that is left
             log.warning("could not tell %s that answering failed: %s", channel, again)
             if placeholder:
-                _quietly(client.chat_delete, channel=channel, ts=placeholder)
+                quietly(client.chat_delete, channel=channel, ts=placeholder)
+
+    def suggested_prompts(self, user: str) -> list[str]:
+        """Questions to suggest when an assistant thread opens, for lack of configured ones: one
+        per space this user may ask in a DM, else one per document (by its title)."""
+        if self.engine.named:
+            visible = self.visible("", user, direct=True) or []
+            return [f"What do the {name} documents cover?" for name in visible][:4]
+        titles = [_title_of(source) for source in sorted(self.engine.index.store.files())][:3]
+        return [f"What is “{t}” about?" for t in titles if t]
 
     def record_feedback(self, key: str, value: str, user: str, message_text: str) -> None:
         """One click, in the state store beside the answer it is about."""
@@ -314,32 +356,60 @@ class Steward:
                 return
 
 
-def register(app: Any, responder: Responder) -> None:
-    """Attach the listeners: mentions, messages (DMs and followed threads), /ask, feedback.
+def register(app: Any, responder: Responder, prompts: Sequence[str] = ()) -> None:
+    """Attach the listeners: assistant threads, mentions, messages (DMs and followed threads),
+    /ask, feedback.
 
     Each question is accepted (recorded as pending work, exactly once across replicas) in a
     listener middleware, which runs before Slack gets its 200; the listener then answers it on
     Bolt's worker threads."""
-    from slack_bolt import BoltResponse
+    from slack_bolt import Assistant, BoltResponse
+    from slack_bolt.middleware.custom_middleware import CustomMiddleware
 
-    def accepted(body, event, context, client, next):
-        try:
-            job = _accept_event(responder, body, event, context)
-        except Error as exc:  # the state store is unreachable: say so where the question was asked
-            log.exception("could not accept a question in %s", event.get("channel"))
-            thread = {"thread_ts": event.get("thread_ts") or event["ts"]} if event.get("channel_type") != "im" else {}
-            _quietly(client.chat_postMessage, channel=event["channel"], text=failure_text(exc), **thread)
-            return BoltResponse(status=200, body="")
-        if job is None:
-            return BoltResponse(status=200, body="")  # not for us, or a delivery already handled
-        context["job"] = job
-        next()
+    def accepting(in_assistant_thread: bool) -> Callable[..., Any]:
+        def accepted(body, event, context, client, next):
+            try:
+                job = _accept_event(responder, body, event, context, in_assistant_thread)
+            except Error as exc:  # the state store is unreachable: say so where the question was asked
+                log.exception("could not accept a question in %s", event.get("channel"))
+                thread_ts = event.get("thread_ts") or (event["ts"] if event.get("channel_type") != "im" else None)
+                thread = {"thread_ts": thread_ts} if thread_ts else {}
+                quietly(client.chat_postMessage, channel=event["channel"], text=failure_text(exc), **thread)
+                return BoltResponse(status=200, body="")
+            if job is None:
+                return BoltResponse(status=200, body="")  # not for us, or a delivery already handled
+            context["job"] = job
+            next()
 
-    @app.event("app_mention", middleware=[accepted])
+        return accepted
+
+    # The assistant side panel: a greeting with suggested prompts, then questions in its thread.
+    assistant = Assistant()
+
+    @assistant.thread_started
+    def on_thread_started(body, event, say, set_suggested_prompts):
+        if body.get("event_id") and not responder.state.accept([f"event:{body['event_id']}"]):
+            return  # a retry: greeted already
+        user = event.get("assistant_thread", {}).get("user_id", "")
+        say(GREETING)
+        suggested = list(prompts) or responder.suggested_prompts(user)
+        if suggested:
+            set_suggested_prompts(prompts=[{"title": short(q, 75), "message": q} for q in suggested[:4]])
+
+    # Assistant listeners take a list of Middleware objects (its type hint says one callable).
+    in_thread: Any = [CustomMiddleware(app_name="assistant", func=accepting(True))]
+
+    @assistant.user_message(middleware=in_thread)
+    def on_assistant_message(context, client):
+        responder.work(context["job"], client)
+
+    app.use(assistant)
+
+    @app.event("app_mention", middleware=[accepting(False)])
     def on_mention(context, client):
         responder.work(context["job"], client)
 
-    @app.event("message", middleware=[accepted])
+    @app.event("message", middleware=[accepting(False)])
     def on_message(context, client):
         responder.work(context["job"], client)
 
@@ -362,19 +432,22 @@ def register(app: Any, responder: Responder) -> None:
         if job is not None:
             responder.work(job, client)
 
-    @app.action(re.compile(r"^feedback_(up|down)$"))
+    @app.action(re.compile(r"^feedback(_up|_down)?$"))
     def on_feedback(ack, body, action):
         ack()
-        value = "up" if action["action_id"] == "feedback_up" else "down"
+        if action["action_id"] == "feedback":  # Slack's feedback buttons: the value is "up:KEY" or "down:KEY"
+            value, _, key = action.get("value", "").partition(":")
+        else:
+            value, key = action["action_id"].removeprefix("feedback_"), action.get("value", "")
         message = body.get("message", {})
-        responder.record_feedback(
-            action.get("value", ""), value, body.get("user", {}).get("id", ""), message.get("text", "")
-        )
+        responder.record_feedback(key, value, body.get("user", {}).get("id", ""), message.get("text", ""))
 
 
-def _accept_event(responder: Responder, body: dict[str, Any], event: dict[str, Any], context: Any) -> Job | None:
-    """The question in a mention, a DM, or a message in a thread the bot answers in, accepted
-    as pending work; None for anything else and for a delivery already accepted."""
+def _accept_event(
+    responder: Responder, body: dict[str, Any], event: dict[str, Any], context: Any, in_assistant_thread: bool = False
+) -> Job | None:
+    """The question in a mention, a DM (an assistant thread is one), or a message in a thread the
+    bot answers in, accepted as pending work; None for anything else and for a delivery already accepted."""
     if _from_a_bot(event, context):
         return None
     channel = event["channel"]
@@ -394,13 +467,21 @@ def _accept_event(responder: Responder, body: dict[str, Any], event: dict[str, A
         "thread_ts": thread_ts,
         "message_ts": event["ts"],
         "user": event.get("user", ""),
+        "team": body.get("team_id") or event.get("team", ""),
         "direct": direct,
+        "assistant": in_assistant_thread,
     }
     # Retries carry the same event_id; a mention also arrives as a `message` event of its own.
     keys = [f"msg:{channel}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
     return responder.accept(keys, payload, follow=thread_ts is not None)
+
+
+def _title_of(source: str) -> str:
+    """A file's name as a title: "leave-policy.md" → "Leave policy"."""
+    stem = re.sub(r"[-_]+", " ", source.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip()
+    return stem[:1].upper() + stem[1:]
 
 
 def _follows(responder: Responder, channel: str, thread_ts: str) -> bool:
@@ -436,11 +517,3 @@ def _from_a_bot(event: dict[str, Any], context: Any) -> bool:
         or event.get("subtype") == "bot_message"
         or (context.bot_user_id and event.get("user") == context.bot_user_id)
     )
-
-
-def _quietly(call: Callable[..., Any], **kwargs: Any) -> None:
-    """A call whose failure can only be logged (a progress reaction, a last word, a record)."""
-    try:
-        call(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - nothing more can be done about it here
-        log.info("%s failed: %s", getattr(call, "__name__", call), exc)
