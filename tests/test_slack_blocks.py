@@ -144,3 +144,18 @@ def test_a_source_link_cannot_break_out_of_slacks_link_syntax(url):
     line = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
     link = line[line.index("<") : line.index(">") + 1]
     assert link.count("|") == 1 and link.endswith("|lapd.txt:10-27>") and "<" not in link[1:]
+
+
+def test_the_manifest_asks_for_what_the_bot_uses():
+    import yaml
+
+    from data import REPO
+
+    manifest = yaml.safe_load((REPO / "bots/slack/manifest.yml").read_text(encoding="utf-8"))
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    # assistant.threads.* (status, title, prompts), answers, ⏳, DMs and threads, /ask
+    assert {"assistant:write", "chat:write", "reactions:write", "im:history", "channels:history", "commands"} <= scopes
+    assert {"assistant_thread_started", "app_mention", "message.im", "message.channels"} <= events
+    assert manifest["features"]["assistant_view"]["assistant_description"]
+    assert manifest["settings"]["interactivity"]["is_enabled"]  # the feedback buttons
