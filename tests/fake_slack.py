@@ -124,6 +124,31 @@ class FakeSlack:
             time.sleep(0.05)
 
 
+def streamed_text(call: dict) -> str:
+    """The Markdown one streaming call added: its `markdown_text` and any markdown chunks."""
+    chunks = call.get("chunks") or []
+    return (call.get("markdown_text") or "") + "".join(c.get("text", "") for c in chunks if isinstance(c, dict))
+
+
+def answers(slack: FakeSlack, channel: str) -> list[dict]:
+    """Every finished reply in `channel`, however it got there: posted, edited into a placeholder
+    (both with blocks), or streamed natively (its streamed text, and the blocks it was stopped with)."""
+    out = [p for p in slack.posts(channel) if p.get("blocks")]
+    out += [u for u in slack.posts(channel, method="chat.update") if u.get("blocks")]
+    for stop in slack.posts(channel, method="chat.stopStream"):
+        ts = stop["ts"]
+        parts = [
+            c
+            for method in ("chat.startStream", "chat.appendStream")
+            for c in slack.posts(channel, method=method)
+            if (c["_reply"].get("ts") if method == "chat.startStream" else c.get("ts")) == ts
+        ]
+        out.append(
+            {"text": "".join(streamed_text(c) for c in [*parts, stop]), "blocks": stop.get("blocks") or [], "ts": ts}
+        )
+    return out
+
+
 def message_text(post: dict) -> str:
     """Everything a person would read in a posted message: text plus all block text."""
     return post.get("text", "") + "\n" + json.dumps(post.get("blocks", []), ensure_ascii=False)

@@ -19,7 +19,7 @@ from test_slack import event, start_bot
 
 from data import BECK, BUNDLED, GOOD, HOMELAND, SCRIPT
 from fake_llm import FakeLLM
-from fake_slack import BOT_USER, FakeSlack, message_text
+from fake_slack import BOT_USER, FakeSlack, answers, message_text
 
 pytestmark = pytest.mark.slow
 
@@ -148,16 +148,12 @@ def test_with_a_slow_llm_six_people_are_answered_side_by_side(tmp_path, slack):
                 t.start()
 
             def done(channels=channels):
-                updates = slack.posts(method="chat.update")
-                return all(any(u["channel"] == c and u.get("blocks") for u in updates) for c in channels)
+                return all(answers(slack, c) for c in channels)
 
             assert slack.wait_for(done, timeout=30)
             took = time.monotonic() - began
             assert took < 9, f"six answers took {took:.1f} s; one at a time would take 18 s"
-            assert all(
-                HOMELAND in message_text([u for u in slack.posts(method="chat.update") if u["channel"] == c][-1])
-                for c in channels
-            )
+            assert all(HOMELAND in message_text(answers(slack, c)[-1]) for c in channels)
 
 
 def test_two_people_asking_in_one_channel_have_separate_conversations(tmp_path, slack):

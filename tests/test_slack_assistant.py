@@ -15,7 +15,7 @@ from test_slack import event, start_bot
 
 from data import ACCEPTANCE, ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
 from fake_llm import FakeLLM
-from fake_slack import BOT_USER, FakeSlack, message_text
+from fake_slack import BOT_USER, FakeSlack, message_text, streamed_text
 
 pytestmark = pytest.mark.slow
 
@@ -138,19 +138,31 @@ def test_with_an_llm_only_the_verified_answer_is_streamed_natively(tmp_path, sla
             ts = started[0]["_reply"]["ts"]
             assert appended and all(a["ts"] == ts for a in appended) and stopped[0]["ts"] == ts
 
-            def text(call: dict) -> str:
-                return call.get("markdown_text", "") + "".join(c.get("text", "") for c in call.get("chunks") or [])
-
-            streamed = "".join(text(c) for c in [*started, *appended, *stopped])
+            streamed = "".join(streamed_text(c) for c in [*started, *appended, *stopped])
             final = streamed + json.dumps(stopped[0]["blocks"], ensure_ascii=False)
             assert "Chief Beck said the LAPD will not work with Homeland Security on deportation efforts." in streamed
             assert "**[1]**" in streamed
-            assert text(stopped[0]) and text(stopped[0]) in streamed  # the stop carries the answer's last words
+            assert (
+                streamed_text(stopped[0]) and streamed_text(stopped[0]) in streamed
+            )  # the stop carries the answer's last words
             assert FABRICATED not in streamed and "[7]" not in final
             assert HOMELAND in final and LINK in final  # the citation, linked to its page, under the answer
             assert "Left out, not supported by the sources" in final  # said, as a note under it
             assert slack.posts("CSTREAM") == []  # no placeholder: nothing else was posted
             assert not calls(slack, "chat.update", "CSTREAM")
+
+            # In an assistant thread the status line follows the stages, then clears.
+            thread = "1729999500.000100"
+            assert running.send(assistant_event("message", "DSTREAM", thread, text=BECK))[0] == 200
+            assert slack.wait_for(lambda: calls(slack, "chat.stopStream", "DSTREAM"), timeout=30)
+
+            def statuses() -> list[str]:
+                return [s["status"] for s in calls(slack, "assistant.threads.setStatus", "DSTREAM", "channel_id")]
+
+            slack.wait_for(lambda: statuses()[-1:] == [""])
+            assert statuses() == ["Searching the documents…", "Writing an answer…", "Checking citations…", ""]
+            stopped = calls(slack, "chat.stopStream", "DSTREAM")[0]
+            assert stopped["blocks"][-1]["type"] == "context_actions"
 
 
 def test_the_terminal_shows_the_same_link(tmp_path):

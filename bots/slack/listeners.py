@@ -31,6 +31,7 @@ EMOJI = re.compile(r":[a-z0-9_+'-]+:")  # Slack's :shortcodes:, which aren't wor
 ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 STREAM_INTERVAL = 1.0  # seconds between chat.update calls while a draft streams
 READING = "_Reading the documents…_"  # the placeholder a streamed answer is written into
+STREAM_MARK = "stream:"  # a job's placeholder that is a natively streamed message
 EXPIRE_EVERY = 600  # seconds between sweeps of old event keys and finished work
 TITLE_CHARS = 80  # an assistant thread's title: its first question, shortened
 GREETING = "Hi! Ask me anything about the documents; every answer quotes the passages it comes from."
@@ -192,7 +193,9 @@ class Responder:
         progress = Progress(client, channel, thread_ts, p.get("message_ts"), bool(p.get("assistant")))
         progress.start()
         kwargs: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
-        placeholder = job.placeholder  # a replica that died mid-answer may have posted one
+        # A replica that died mid-answer may have posted a placeholder or opened a stream: use it.
+        placeholder = (job.placeholder or "").removeprefix(STREAM_MARK) or None
+        streamed = bool(job.placeholder and job.placeholder.startswith(STREAM_MARK))
         try:
             if p.get("assistant"):
                 self._title(client, p)
@@ -212,14 +215,13 @@ class Responder:
             # Generative. Natively streamed where Slack allows it: only the verified answer is
             # streamed (a stream can't take text back). Elsewhere a placeholder shows the draft
             # at most once a second, then the verified answer replaces it.
-            streamed = False
             if not placeholder and thread_ts:
                 placeholder = start_stream(client, channel, thread_ts, p.get("team", ""), p.get("user", ""))
                 streamed = placeholder is not None
             if not placeholder:
                 self.pacer.wait(channel)
                 placeholder = client.chat_postMessage(channel=channel, text=READING, **kwargs)["ts"]
-            self.state.set_placeholder(job.id, placeholder)
+            self.state.set_placeholder(job.id, (STREAM_MARK if streamed else "") + placeholder)
             ts = placeholder
             draft: list[str] = []
             last = [time.monotonic()]
@@ -247,7 +249,8 @@ class Responder:
             self.finish(job, turn, visible, key)
         except Exception as exc:
             log.exception("answering in %s failed", channel)
-            self._apologise(client, channel, kwargs, placeholder, exc)
+            if not (streamed and placeholder and _stop_stream(client, channel, placeholder, failure_text(exc))):
+                self._apologise(client, channel, kwargs, placeholder, exc)
             quietly(self.finish, job=job)
         finally:
             progress.done()
@@ -476,6 +479,16 @@ def _accept_event(
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
     return responder.accept(keys, payload, follow=thread_ts is not None)
+
+
+def _stop_stream(client: Any, channel: str, ts: str, text: str) -> bool:
+    """End a natively streamed reply with `text` (the reason answering failed); False if Slack won't."""
+    try:
+        client.chat_stopStream(channel=channel, ts=ts, markdown_text=text)
+        return True
+    except Exception as exc:  # noqa: BLE001 - the caller edits the message instead
+        log.info("could not end the stream in %s: %s", channel, exc)
+        return False
 
 
 def _title_of(source: str) -> str:
