@@ -4,6 +4,7 @@ and abstention. The metric functions are pure so they can be tested on hand-made
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Sequence
@@ -214,6 +215,44 @@ METRICS = [
     ("said_no_other_speaker", "what-did-X-say quoting no other speaker"),
     ("said_speaker_quoted", "what-did-X-say quoting X"),
 ]
+
+
+# Short names a CI step may use for the report's metrics.
+ALIASES = {
+    "correctness": "answer_correct",
+    "validity": "citation_validity",
+    "recall": "citation_recall",
+    "precision": "citation_precision",
+    "abstained": "unanswerable_abstained",
+}
+
+
+def metric_key(name: str) -> str | None:
+    """The report key of a metric named by its key or short name ("correctness"); None if unknown."""
+    key = ALIASES.get(name, name).replace("-", "_")
+    return key if key in dict(METRICS) else None
+
+
+def missed_bounds(
+    metrics: dict[str, float | int],
+    *,
+    minimum: Sequence[tuple[str, float]] = (),
+    maximum: Sequence[tuple[str, float]] = (),
+) -> list[str]:
+    """One line per metric outside its bound (a metric not measured, NaN, misses too)."""
+    out = []
+    for bounds, word, outside in (
+        (minimum, "below its floor", float.__lt__),
+        (maximum, "above its ceiling", float.__gt__),
+    ):
+        for key, bound in bounds:
+            value = float(metrics.get(key, float("nan")))
+            name = next((a for a, k in ALIASES.items() if k == key), key)
+            if math.isnan(value):
+                out.append(f"{name} was not measured (no questions of that kind), so it can't meet {bound:g}")
+            elif outside(value, bound):
+                out.append(f"{name} {value:.3f} is {word} {bound:g}")
+    return out
 
 
 def table(groups: dict[str, dict[str, float | int]]) -> str:

@@ -77,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.add_argument("--report", type=Path, help="write one JSON record per question here, for error analysis")
     ev.add_argument("--limit", type=int, help="only the first N questions")
+    for bound, word in (("min", "at least"), ("max", "at most")):
+        ev.add_argument(
+            f"--{bound}",
+            type=_floor,
+            action="append",
+            default=[],
+            metavar="METRIC=VALUE",
+            help=f"fail (exit 1) unless METRIC over all questions is {word} VALUE, e.g. correctness=0.8 (repeatable)",
+        )
     return parser
 
 
@@ -85,6 +94,20 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
     return number
+
+
+def _floor(value: str) -> tuple[str, float]:
+    """`correctness=0.8` → the metric's key in the report and the bound."""
+    from assistant.evaluate import metric_key
+
+    name, _, number = value.partition("=")
+    key = metric_key(name.strip())
+    if key is None:
+        raise argparse.ArgumentTypeError(f"unknown metric {name.strip()!r}")
+    try:
+        return key, float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected METRIC=VALUE with a number, got {value!r}") from None
 
 
 def _since(value: str) -> float:
@@ -290,7 +313,10 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
         print(
             f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)"
         )
-    return 0
+    missed = evaluate.missed_bounds(groups["all"], minimum=args.min, maximum=args.max)
+    for line in missed:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if missed else 0
 
 
 def _stdin_questions() -> Iterator[str | bytes]:
