@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     spaces: Path | None = Field(
         None, description="A spaces file (TOML): several folders, each with who may ask it; replaces the corpus."
     )
-    data_dir: Path = Field(Path(".assistant"), description="Where the on-disk index, the BM25 cache and the log live.")
+    data_dir: Path = Field(
+        Path(".assistant"), description="Where the on-disk index, the BM25 cache, the log and the bot's state live."
+    )
     chroma_url: str | None = Field(
         None,
         description="A Chroma server (http://host:port, or https://… for a managed one) instead of on-disk Chroma.",

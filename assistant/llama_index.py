@@ -116,16 +116,7 @@ def passage_node(hit: Hit, *, named: bool = False) -> NodeWithScore:
     if space is not None:
         metadata["space"] = space
     metadata["sentences"] = sentences
-    node = TextNode(
-        id_=chunk.id,
-        text=chunk.text,
-        metadata=metadata,
-        start_char_idx=chunk.start,
-        end_char_idx=chunk.end,
-        excluded_llm_metadata_keys=_NOT_FOR_MODELS,
-        excluded_embed_metadata_keys=_NOT_FOR_MODELS,
-    )
-    return NodeWithScore(node=node, score=hit.score)
+    return _node(chunk.id, chunk.text, metadata, hit.score)
 
 
 def citation_node(c: Citation) -> NodeWithScore:
@@ -133,16 +124,21 @@ def citation_node(c: Citation) -> NodeWithScore:
     metadata: dict[str, Any] = {"n": c.n, "source": c.source, "start": c.start, "end": c.end, "page": c.page}
     if c.space is not None:
         metadata["space"] = c.space
+    return _node(f"{c.path}:{c.start}-{c.end}", c.quote, metadata, c.score)
+
+
+def _node(id_: str, text: str, metadata: dict[str, Any], score: float) -> NodeWithScore:
+    """A node whose text is `file_text[start:end]`, with those offsets set and kept out of prompts."""
     node = TextNode(
-        id_=f"{c.path}:{c.start}-{c.end}",
-        text=c.quote,
+        id_=id_,
+        text=text,
         metadata=metadata,
-        start_char_idx=c.start,
-        end_char_idx=c.end,
+        start_char_idx=metadata["start"],
+        end_char_idx=metadata["end"],
         excluded_llm_metadata_keys=_NOT_FOR_MODELS,
         excluded_embed_metadata_keys=_NOT_FOR_MODELS,
     )
-    return NodeWithScore(node=node, score=c.score)
+    return NodeWithScore(node=node, score=score)
 
 
 def answer_metadata(answer: Answer) -> dict[str, Any]:

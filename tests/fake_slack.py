@@ -149,6 +149,39 @@ def answers(slack: FakeSlack, channel: str) -> list[dict]:
     return out
 
 
+def click(post: dict, channel: str, user: str, action: dict) -> str:
+    """The form body Slack sends when `user` clicks `action` (a button of `post`'s blocks)."""
+    from urllib.parse import urlencode
+
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "container": {"type": "message", "channel_id": channel},
+        "channel": {"id": channel},
+        "message": {"text": post["text"], "ts": post["_reply"]["ts"]},
+        "trigger_id": "1.2",
+        "actions": [{"block_id": "feedback", "action_ts": "1", **action}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def thumbs_up(post: dict) -> dict:
+    """The 👍 of a posted answer, as the click reports it: a classic button, or Slack's feedback buttons."""
+    for block in post["blocks"]:
+        if block["type"] == "actions":
+            return {**block["elements"][0], "type": "button"}
+        if block["type"] == "context_actions":
+            element = block["elements"][0]
+            return {
+                "type": "feedback_buttons",
+                "action_id": element["action_id"],
+                "value": element["positive_button"]["value"],
+            }
+    raise AssertionError("no feedback buttons in the post")
+
+
 def message_text(post: dict) -> str:
     """Everything a person would read in a posted message: text plus all block text."""
     return post.get("text", "") + "\n" + json.dumps(post.get("blocks", []), ensure_ascii=False)

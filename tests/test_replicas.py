@@ -16,7 +16,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 from test_live import ChromaServer
@@ -24,7 +23,7 @@ from test_slack import event, send
 
 from data import ACCEPTANCE, BECK, BUNDLED, FOLLOW_UP, HOMELAND, RESULTS, SCRIPT
 from fake_llm import FakeLLM
-from fake_slack import FakeSlack, answers, message_text
+from fake_slack import FakeSlack, answers, click, message_text, thumbs_up
 
 pytestmark = pytest.mark.slow
 
@@ -156,23 +155,6 @@ def follow_up(channel: str, thread_ts: str) -> str:
     return body
 
 
-def click(post: dict, channel: str, user: str, port: int) -> str:
-    button = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]  # 👍
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "container": {"type": "message", "channel_id": channel},
-        "channel": {"id": channel},
-        "message": {"text": post["text"], "ts": post["_reply"]["ts"]},
-        "trigger_id": "1.2",
-        "response_url": f"http://127.0.0.1:{port}/respond/fb",
-        "actions": [{**button, "block_id": "feedback", "type": "button", "action_ts": "1"}],
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
 def test_a_retry_on_the_other_replica_a_follow_up_there_and_a_click_there(cluster, slack):
     one, two = cluster.replicas
     channel = f"CREP-{cluster.backend}"
@@ -191,7 +173,7 @@ def test_a_retry_on_the_other_replica_a_follow_up_there_and_a_click_there(cluste
 
     # 👍 on the first answer, delivered to replica 2.
     user = f"UFB-{cluster.backend}"
-    assert two.send(click(posts[0], channel, user, slack.port), "application/x-www-form-urlencoded")[0] == 200
+    assert two.send(click(posts[0], channel, user, thumbs_up(posts[0])), "application/x-www-form-urlencoded")[0] == 200
     records = slack.wait_for(lambda: [r for r in cluster.feedback() if r["user"] == user], timeout=10)
     assert len(records) == 1 and records[0]["value"] == "up" and records[0]["question"] == BECK
     assert any(HOMELAND in c["quote"] and c["source"] for c in records[0]["citations"])

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 
 from data import ARTICLE, BECK, BUNDLED, HOMELAND, RESULTS, SCRIPT
-from fake_slack import BOT_ID, BOT_USER, FakeSlack, message_text
+from fake_slack import BOT_ID, BOT_USER, FakeSlack, click, message_text, thumbs_up
 
 pytestmark = pytest.mark.slow
 
@@ -321,22 +321,8 @@ def test_a_feedback_click_is_acked_and_listed_by_assistant_feedback(bot, slack):
     body, _ = event(channel="CFB")
     bot.send(body)
     post = slack.wait_for(lambda: slack.posts("CFB"), timeout=10)[0]
-    button = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "U42"},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "container": {"type": "message", "channel_id": "CFB"},
-        "channel": {"id": "CFB"},
-        "message": {"text": post["text"], "ts": "1.1"},
-        "trigger_id": "1.2",
-        "response_url": f"http://127.0.0.1:{slack.port}/respond/fb",
-        "actions": [{**button, "block_id": "feedback", "type": "button", "action_ts": "1"}],
-    }
-    status, _, _ = bot.send(
-        urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded"
-    )
+    body = click({**post, "_reply": {"ts": "1.1"}}, "CFB", "U42", thumbs_up(post))
+    status, _, _ = bot.send(body, content_type="application/x-www-form-urlencoded")
     assert status == 200
 
     def listed() -> list[dict]:

@@ -15,7 +15,7 @@ from test_slack import event, start_bot
 
 from data import ACCEPTANCE, ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
 from fake_llm import FakeLLM
-from fake_slack import BOT_USER, FakeSlack, message_text, streamed_text
+from fake_slack import BOT_USER, FakeSlack, click, message_text, streamed_text
 
 pytestmark = pytest.mark.slow
 
@@ -92,27 +92,12 @@ def test_an_assistant_thread_gets_prompts_then_a_status_a_title_and_one_cited_an
 
 
 def test_a_click_on_slacks_feedback_buttons_is_recorded(bot, slack):
-    from urllib.parse import urlencode
-
     channel, thread = "DFEED", "1729999400.000100"
     assert bot.send(assistant_event("message", channel, thread, text=BECK))[0] == 200
     answer = slack.wait_for(lambda: slack.posts(channel), timeout=30)[0]
     element = next(b for b in answer["blocks"] if b["type"] == "context_actions")["elements"][0]
-    payload = {
-        "type": "block_actions",
-        "user": {"id": "UCLICK"},
-        "team": {"id": "T1"},
-        "api_app_id": "A1",
-        "container": {"type": "message", "channel_id": channel},
-        "channel": {"id": channel},
-        "message": {"text": answer["text"], "ts": answer["_reply"]["ts"]},
-        "trigger_id": "1.3",
-        "actions": [
-            {"type": "feedback_buttons", "action_id": element["action_id"], "block_id": "feedback",
-             "value": element["negative_button"]["value"], "action_ts": "1"}
-        ],
-    }  # fmt: skip
-    assert bot.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")[0] == 200
+    down = {"type": "feedback_buttons", "action_id": element["action_id"], "value": element["negative_button"]["value"]}
+    assert bot.send(click(answer, channel, "UCLICK", down), "application/x-www-form-urlencoded")[0] == 200
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(bot.data)}
 
     def clicks():
