@@ -16,6 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from test_live import ChromaServer
@@ -271,6 +272,10 @@ def test_with_the_state_store_down_the_asker_is_told_and_the_bot_recovers(tmp_pa
         assert bot.send(aside)[0] == 200
         time.sleep(QUIET)
         assert len(slack.posts("CDBDOWN")) == 1
+        form = urlencode({"command": "/ask", "text": BECK, "channel_id": "CDBDOWN", "user_id": "U1", "trigger_id": "9.1",
+                          "response_url": f"http://127.0.0.1:{slack.port}/respond/down"})  # fmt: skip
+        status, body, _ = bot.send(form, content_type="application/x-www-form-urlencoded")
+        assert status == 200 and "I couldn't answer that: the state store" in body  # said in the ack itself
 
         server.start()
         body, _ = event(channel="CDBBACK")

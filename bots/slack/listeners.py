@@ -111,11 +111,14 @@ class Responder:
         conversation = _conversation(payload) if follow else None
         spaces = self.visible(payload["channel"], payload.get("user", ""), payload.get("direct", False))
         self.hold(job.id)  # renewed from now on, though it may wait for a worker
-        accepted = self.state.accept(
-            keys, job, owner=self.owner, lease=self.lease, conversation=conversation, spaces=spaces
-        )
-        if not accepted:
-            self._release(job.id)
+        accepted = False
+        try:
+            accepted = self.state.accept(
+                keys, job, owner=self.owner, lease=self.lease, conversation=conversation, spaces=spaces
+            )
+        finally:
+            if not accepted:
+                self._release(job.id)
         return job if accepted else None
 
     def knows_thread(self, channel: str, thread_ts: str) -> bool:
@@ -430,7 +433,12 @@ def register(app: Any, responder: Responder, prompts: Sequence[str] = ()) -> Non
             "direct": command.get("channel_name") == "directmessage" or channel.startswith("D"),
             "response_url": command.get("response_url", ""),
         }
-        job = responder.accept([f"command:{command.get('trigger_id') or secrets.token_hex(8)}"], payload)
+        try:
+            job = responder.accept([f"command:{command.get('trigger_id') or secrets.token_hex(8)}"], payload)
+        except Error as exc:  # the state store is unreachable: the asker reads why, at once
+            log.exception("could not accept /ask in %s", channel)
+            ack(failure_text(exc))
+            return
         ack(f"Looking up: {question}")
         if job is not None:
             responder.work(job, client)
