@@ -376,7 +376,8 @@ def test_where_native_streaming_is_refused_the_draft_streams_into_a_placeholder_
         assert all(u["ts"] == placeholder_ts for u in slack.posts("CLLM", method="chat.update"))
         shown = message_text(final[0])
         assert "Chief Beck said the LAPD will not work with Homeland Security" in shown and HOMELAND in shown
-        assert "Left out, not supported by the sources: The LAPD has 50,000 officers." in shown
+        assert "Left out 1 sentence of the draft that the sources don't support." in shown
+        assert "50,000" not in shown  # the fabricated claim is counted, never posted
         assert "[7]" not in shown
     del slack.refused["chat.startStream"]
     assert [p["_reply"]["error"] for p in slack.posts("CLLM", method="chat.startStream")] == ["not_allowed_token_type"]

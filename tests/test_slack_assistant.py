@@ -130,9 +130,9 @@ def test_with_an_llm_only_the_verified_answer_is_streamed_natively(tmp_path, sla
             assert (
                 streamed_text(stopped[0]) and streamed_text(stopped[0]) in streamed
             )  # the stop carries the answer's last words
-            assert FABRICATED not in streamed and "[7]" not in final
+            assert FABRICATED not in final and "50,000" not in final and "[7]" not in final
             assert HOMELAND in final and LINK in final  # the citation, linked to its page, under the answer
-            assert "Left out, not supported by the sources" in final  # said, as a note under it
+            assert "Left out 1 sentence of the draft that the sources don't support." in final  # counted, not repeated
             assert slack.posts("CSTREAM") == []  # no placeholder: nothing else was posted
             assert not calls(slack, "chat.update", "CSTREAM")
 

@@ -159,3 +159,15 @@ def test_the_manifest_asks_for_what_the_bot_uses():
     assert {"assistant_thread_started", "app_mention", "message.im", "message.channels"} <= events
     assert manifest["features"]["assistant_view"]["assistant_description"]
     assert manifest["settings"]["interactivity"]["is_enabled"]  # the feedback buttons
+
+
+@pytest.mark.parametrize(
+    "dropped, note", [(1, "Left out 1 sentence of the draft"), (3, "Left out 3 sentences of the draft")]
+)
+def test_sentences_left_out_are_counted_never_posted(dropped, note):
+    fabricated = tuple(f"The LAPD has {n}0,000 officers." for n in range(1, dropped + 1))
+    answer = Answer("q?", "Yes [1].", cited("Yes [1].").citations, mode="llm", dropped=fabricated)
+    text, blocks = answer_message(answer, "k")
+    shown = text + json.dumps(blocks)
+    assert note in shown and "that the sources don't support" in shown
+    assert not any(f in shown for f in fabricated) and "officers" not in shown

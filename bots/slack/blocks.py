@@ -139,8 +139,10 @@ def notes_blocks(answer: Answer) -> list[dict]:
     if answer.llm_error:
         notes.append(f":warning: LLM: {escape(answer.llm_error)}; answered with quotes.")
     if answer.dropped:
-        left_out = " · ".join(escape(short(d, 200)) for d in answer.dropped[:5])
-        notes.append(f":scissors: Left out, not supported by the sources: {left_out}")
+        # Counted, not repeated: a channel skims, and an unsupported claim should not be posted at all.
+        n = len(answer.dropped)
+        what = "sentence of the draft" if n == 1 else "sentences of the draft"
+        notes.append(f":scissors: Left out {n} {what} that the sources don't support.")
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": short(n, SECTION_LIMIT)}]} for n in notes]
 
 
