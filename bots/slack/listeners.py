@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from assistant import spaces
@@ -20,7 +21,7 @@ from assistant.llm import OnStage, OnToken
 from assistant.session import Session
 from assistant.state import Job, State
 from bots.slack.blocks import answer_message, draft_text, escape
-from bots.slack.stream import Progress, finish_stream, quietly, start_stream
+from bots.slack.stream import Progress, finish_stream, quietly, start_stream, stop_stream
 from index.errors import Error, one_line
 from index.text import short
 
@@ -109,7 +110,7 @@ class Responder:
         job = Job(keys[0], payload)
         # A thread is followed from now on, searching what may be seen where it started.
         conversation = _conversation(payload) if follow else None
-        spaces = self.visible(payload["channel"], payload.get("user", ""), payload.get("direct", False))
+        spaces = self.visible_for(payload) if follow else None
         self.hold(job.id)  # renewed from now on, though it may wait for a worker
         accepted = False
         try:
@@ -130,19 +131,28 @@ class Responder:
             return None
         return spaces.visible(self.engine.spaces, channel=channel, user=user, direct=direct)
 
+    def visible_for(self, payload: dict[str, Any]) -> list[str] | None:
+        """The spaces the payload's question may search, from where and by whom it was asked."""
+        return self.visible(payload["channel"], payload.get("user", ""), payload.get("direct", False))
+
     # Answering --------------------------------------------------------------------------------
 
     def converse(
-        self, payload: dict[str, Any], on_token: OnToken | None = None, on_stage: OnStage | None = None
+        self,
+        payload: dict[str, Any],
+        on_token: OnToken | None = None,
+        on_stage: OnStage | None = None,
+        on_first: Callable[[], None] | None = None,
     ) -> tuple[Turn, list[str] | None]:
         """Answer the payload's question in its conversation, as stored (another replica may have
         answered its last turn); the conversation keeps the visibility of where it started.
+        `on_first` runs before answering a conversation's first question.
         Call it holding the conversation's lock, and `finish` before letting go."""
-        channel, thread = _conversation(payload)
-        stored = self.state.conversation(channel, thread)
-        visible = self.visible(channel, payload.get("user", ""), payload.get("direct", False))
-        session = Session(self.engine, stored[0] if stored else visible)
+        stored = self.state.conversation(*_conversation(payload))
+        session = Session(self.engine, stored[0] if stored else self.visible_for(payload))
         session.conversation.turns = [Turn.from_json(t) for t in stored[1]] if stored else []
+        if on_first and not session.conversation.turns:
+            on_first()
         return session.ask(payload["question"], on_token=on_token, on_stage=on_stage), session.spaces
 
     def finish(self, job: Job, turn: Turn | None = None, spaces: list[str] | None = None, key: str = "") -> None:
@@ -200,12 +210,12 @@ class Responder:
         placeholder = (job.placeholder or "").removeprefix(STREAM_MARK) or None
         streamed = bool(job.placeholder and job.placeholder.startswith(STREAM_MARK))
         try:
-            if p.get("assistant"):
-                self._title(client, p)
+            # An assistant thread is titled after its first question.
+            title = partial(_set_title, client, p) if p.get("assistant") else None
             key = secrets.token_hex(8)
             context_actions = bool(p.get("assistant"))  # Slack's own feedback buttons, in its AI app surfaces
             if not self.engine.generative and not placeholder:
-                turn, visible = self.converse(p, on_stage=progress.stage)
+                turn, visible = self.converse(p, on_stage=progress.stage, on_first=title)
                 text, blocks = answer_message(turn.answer, key, self.engine.link, context_actions=context_actions)
                 if not self._still_mine(job):
                     return
@@ -235,40 +245,32 @@ class Responder:
                     last[0] = time.monotonic()
                     quietly(client.chat_update, channel=channel, ts=ts, text=draft_text("".join(draft)))
 
-            turn, visible = self.converse(p, on_token, on_stage=progress.stage)
-            text, blocks = answer_message(
-                turn.answer, key, self.engine.link, context_actions=streamed or context_actions
-            )
+            turn, visible = self.converse(p, on_token, on_stage=progress.stage, on_first=title)
             if not self._still_mine(job):
                 return
+
+            def edit() -> None:
+                text, blocks = answer_message(
+                    turn.answer, key, self.engine.link, context_actions=streamed or context_actions
+                )
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
             if streamed:
                 try:
                     finish_stream(client, channel, ts, turn.answer, key, self.engine.link)
                 except Exception as exc:  # noqa: BLE001 - the stream broke off: the answer goes in by an edit
                     log.warning("streaming the answer in %s failed (%s); editing it in", channel, exc)
-                    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                    edit()
             else:
-                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                edit()
             self.finish(job, turn, visible, key)
         except Exception as exc:
             log.exception("answering in %s failed", channel)
-            if not (streamed and placeholder and _stop_stream(client, channel, placeholder, failure_text(exc))):
+            if not (streamed and placeholder and stop_stream(client, channel, placeholder, failure_text(exc))):
                 self._apologise(client, channel, kwargs, placeholder, exc)
             quietly(self.finish, job=job)
         finally:
             progress.done()
-
-    def _title(self, client: Any, payload: dict[str, Any]) -> None:
-        """An assistant thread is titled after its first question."""
-        stored = self.state.conversation(*_conversation(payload))
-        if not stored or not stored[1]:
-            title = short(payload["question"], TITLE_CHARS) or "Question"
-            quietly(
-                client.assistant_threads_setTitle,
-                channel_id=payload["channel"],
-                thread_ts=payload["thread_ts"],
-                title=title,
-            )
 
     def _respond(self, job: Job) -> None:
         """`/ask`: the answer goes to the command's response_url, for the whole channel to see."""
@@ -489,14 +491,11 @@ def _accept_event(
     return responder.accept(keys, payload, follow=thread_ts is not None)
 
 
-def _stop_stream(client: Any, channel: str, ts: str, text: str) -> bool:
-    """End a natively streamed reply with `text` (the reason answering failed); False if Slack won't."""
-    try:
-        client.chat_stopStream(channel=channel, ts=ts, markdown_text=text)
-        return True
-    except Exception as exc:  # noqa: BLE001 - the caller edits the message instead
-        log.info("could not end the stream in %s: %s", channel, exc)
-        return False
+def _set_title(client: Any, payload: dict[str, Any]) -> None:
+    title = short(payload["question"], TITLE_CHARS) or "Question"
+    quietly(
+        client.assistant_threads_setTitle, channel_id=payload["channel"], thread_ts=payload["thread_ts"], title=title
+    )
 
 
 def _title_of(source: str) -> str:

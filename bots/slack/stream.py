@@ -85,6 +85,16 @@ def finish_stream(client: Any, channel: str, ts: str, answer: Answer, feedback_v
     client.chat_stopStream(channel=channel, ts=ts, markdown_text=pieces[-1], blocks=tail)
 
 
+def stop_stream(client: Any, channel: str, ts: str, text: str) -> bool:
+    """End a natively streamed reply with `text` (why answering failed); False if Slack won't."""
+    try:
+        client.chat_stopStream(channel=channel, ts=ts, markdown_text=text)
+        return True
+    except Exception as exc:  # noqa: BLE001 - the caller edits the message instead
+        log.info("could not end the stream in %s: %s", channel, exc)
+        return False
+
+
 def quietly(call: Any, **kwargs: Any) -> None:
     """A call whose failure can only be logged (a progress mark, a last word, a record)."""
     try:
