@@ -540,7 +540,12 @@ def is_refusal(draft: str) -> bool:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The configured embedder; both backends give the same vectors, so they share an index."""
+    """The configured embedder; both backends give the same fp32 vectors, so they share an index
+    (int8 ones have an index of their own)."""
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbedder(settings.embedding_model)
-    return OnnxEmbedder(settings.embedding_model, cache_dir=settings.model_dir or settings.data_dir / "models")
+    return OnnxEmbedder(
+        settings.embedding_model,
+        cache_dir=settings.model_dir or settings.data_dir / "models",
+        precision=settings.embedding_precision,
+    )

@@ -193,7 +193,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         report = SyncReport.combine(list(reports.items()))
     else:
         # Questions don't wait for an ingest another process is running: they use the index as it is.
-        report = sync_with_progress(engine, wait=args.command in ("ingest", "eval")) or _busy()
+        report = (
+            sync_with_progress(
+                engine,
+                wait=args.command in ("ingest", "eval"),
+                json_lines=args.command == "ingest" and args.json,
+            )
+            or _busy()
+        )
     if args.command == "ingest":
         if args.json:
             print(json.dumps(report_json(report), ensure_ascii=False))

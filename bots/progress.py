@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from index.text import short
 
 if TYPE_CHECKING:
     from assistant.engine import Engine
-    from index.sync import SyncReport
+    from index.sync import Progress, SyncReport
 
 
 @contextmanager
@@ -33,36 +36,74 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def sync_with_progress(engine: Engine, *, wait: bool = True) -> SyncReport | None:
-    """`engine.sync()`, drawing bars of files and of a big file's embedding batches on a
-    terminal once there is work to do; quiet in pipes."""
-    if not sys.stderr.isatty():
-        return engine.sync(wait=wait)
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+def sync_with_progress(engine: Engine, *, wait: bool = True, json_lines: bool = False) -> SyncReport | None:
+    """`engine.sync()`, saying how far it is once there is work to do: files, chunks, tokens/s
+    and time left as a rich bar on a terminal, or as JSON lines on stderr (`json_lines`,
+    for `ingest --json` in a pipe); quiet otherwise."""
+    if sys.stderr.isatty():
+        return _with_bar(engine, wait)
+    if json_lines:
+        return engine.sync(wait=wait, on_progress=_json_line)
+    return engine.sync(wait=wait)
 
-    bar = Progress(
+
+def progress_json(p: Progress) -> dict[str, Any]:
+    """The figures of one progress report, as `ingest --json` prints them."""
+    return {
+        "file": p.current,
+        "files_done": p.files_done,
+        "files_total": p.files_total,
+        "chunks": p.chunks,
+        "tokens": p.tokens,
+        "tokens_per_s": round(p.tokens_per_s),
+        "elapsed_s": round(p.elapsed, 1),
+        "remaining_s": None if p.remaining is None else round(p.remaining, 1),
+    }
+
+
+def _json_line(p: Progress) -> None:
+    print(json.dumps({"progress": progress_json(p)}, ensure_ascii=False), file=sys.stderr, flush=True)
+
+
+def describe(p: Progress) -> str:
+    """One line: files, chunks, tokens/s and the time left."""
+    left = "estimating time left" if p.remaining is None else f"about {_duration(p.remaining)} left"
+    return f"{p.files_done}/{p.files_total} files · {p.chunks:,} chunks · {p.tokens_per_s:,.0f} tokens/s · {left}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _with_bar(engine: Engine, wait: bool) -> SyncReport | None:
+    from rich.console import Console
+    from rich.progress import BarColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[figures]}"),
         console=Console(stderr=True),
         transient=True,
     )
-    tasks: dict[str, TaskID] = {}
+    task = None
 
-    def show(name: str, description: str, done: int, total: int) -> None:
-        if not tasks:
+    def show(p: Progress) -> None:
+        nonlocal task
+        if task is None:
             bar.start()
-        if name not in tasks:
-            tasks[name] = bar.add_task(description, total=total)
-        bar.update(tasks[name], completed=done, total=total, description=description, visible=done < total)
+            task = bar.add_task("", total=1.0, figures="")
+        done = 0.0 if p.remaining is None else p.elapsed / max(p.elapsed + p.remaining, 1e-9)
+        label = f"indexing {short(p.current, 40)}" if p.current else "embedding and writing"
+        bar.update(task, completed=done, description=label, figures=describe(p))
 
     try:
-        return engine.sync(
-            on_file=lambda source, done, total: show("files", f"indexing {source}", done, total),
-            wait=wait,
-            on_batch=lambda done, total: show("batches", "  embedding passages", done, total),
-        )
+        return engine.sync(wait=wait, on_progress=show)
     finally:
-        if tasks:
+        if task is not None:
             bar.stop()

@@ -36,7 +36,8 @@ def sync_summary(report: SyncReport, location: str) -> str:
     lines = [
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
-        f"{report.chunks} chunks in {location} ({report.seconds:.1f} s)"
+        f"{report.chunks} chunks in {location} ({report.seconds:.1f} s"
+        + (f", {report.tokens:,} tokens at {report.tokens_per_s:,.0f}/s)" if report.tokens else ")")
     ]
     lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
     lines += [f"warning {source}: {what}" for source, what in report.warnings]
@@ -53,6 +54,9 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "skipped": [{"source": s, "reason": r} for s, r in report.skipped],
         "warnings": [{"source": s, "warning": w} for s, w in report.warnings],
         "chunks": report.chunks,
+        "chunks_written": report.chunks_written,
+        "tokens": report.tokens,
+        "tokens_per_s": round(report.tokens_per_s),
         "seconds": round(report.seconds, 2),
     }
 

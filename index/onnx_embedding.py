@@ -5,6 +5,12 @@ Runtime's fused BERT graph runs the model 1.5-2x faster. So the model is exporte
 and cached (under the data dir); the export is kept only if it agrees with the torch
 model (cosine >= 0.999 on a fixed sample), and anything that goes wrong falls back to
 torch, so this is only ever a faster way to get the same vectors.
+
+By default the export is then quantised to int8 (dynamic, per-channel weights): twice the
+tokens a second on two cores, chosen by answer quality on the eval set, not by cosine
+alone (see the README). Those are different vectors, so an int8 index has its own key
+(the embedder's `name` says `:int8`) and an int8 failure is an error, never a quiet
+switch to fp32 vectors.
 """
 
 from __future__ import annotations
@@ -23,13 +29,22 @@ from typing import Any
 import numpy as np
 
 from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, load_tokenizer
+from index.errors import ModelError
 
 log = logging.getLogger(__name__)
 _EXPORT_LOCK = threading.Lock()
 
 EXPORT_VERSION = 1  # bump when the export changes, so old caches are not reused
 AGREEMENT = 0.999  # least cosine between an exported and the torch model's vector on SAMPLE
+# Least cosine between the int8 and the fp32 model's vectors on SAMPLE: a sanity check
+# (measured 0.993 mean, 0.967 least over 1,200 sentences), not the quality measure.
+INT8_AGREEMENT = 0.95
+PRECISIONS = ("int8", "fp32")
 BATCH = 8  # texts per run, sorted by length; small batches waste least on padding (best measured on 2 cores)
+# int8 runs one text at a time: dynamic quantisation scales each run's activations by their
+# range, so in a batch a text's vector would depend on its neighbours (cosine down to 0.97),
+# and a sentence would get another vector at ingest than when asked. Alone it is as fast.
+INT8_BATCH = 1
 SAMPLE = (
     "hi",
     "What did Chief Beck say about working with Homeland Security?",
@@ -43,12 +58,26 @@ SAMPLE = (
 class OnnxEmbedder:
     """A BERT-style sentence-transformers model (mean pooling) on ONNX Runtime; torch if it can't be."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | str = ".assistant/models", batch_size: int = BATCH):
-        self.name = name
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        cache_dir: Path | str = ".assistant/models",
+        batch_size: int | None = None,
+        precision: str = "int8",
+    ):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.model = name
+        self.precision = precision
         self.cache_dir = Path(cache_dir)
-        self.batch_size = batch_size
-        self.backend = "onnx"  # becomes "torch" if the export can't be made or doesn't agree
+        self.batch_size = batch_size or (INT8_BATCH if precision == "int8" else BATCH)
+        self.backend = "onnx"  # becomes "torch" if an fp32 export can't be made or doesn't agree
         self._lock = threading.RLock()
+
+    @property
+    def name(self) -> str:
+        """The model, and `:int8` when quantised: the index key, so vectors of the two never mix."""
+        return self.model if self.precision == "fp32" else f"{self.model}:int8"
 
     @property
     def path(self) -> str:
@@ -56,7 +85,7 @@ class OnnxEmbedder:
 
     @cached_property
     def fallback(self) -> SentenceTransformerEmbedder:
-        return SentenceTransformerEmbedder(self.name)
+        return SentenceTransformerEmbedder(self.model)
 
     @cached_property
     def _config(self) -> dict:
@@ -85,11 +114,25 @@ class OnnxEmbedder:
             file = self.cache_dir / f"{self._cache_key()}.onnx"
             if not file.is_file():
                 export(self.path, self._config, self._tokenizer, file, self.fallback)
-            return _open(file)
-        except Exception as exc:  # noqa: BLE001 - any failure here just means the slower torch path
-            log.warning("ONNX embedding unavailable for %s, using torch: %s", self.name, exc)
+        except Exception as exc:
+            if self.precision == "int8":
+                raise ModelError(
+                    f"cannot run {self.model} in int8 ({exc}); set ASSISTANT_EMBEDDING_PRECISION=fp32 to use it unquantised"
+                ) from exc
+            log.warning("ONNX embedding unavailable for %s, using torch: %s", self.model, exc)
             self.backend = "torch"
             return None
+        if self.precision == "fp32":
+            return _open(file)
+        quantised = file.with_name(f"{file.stem}-int8.onnx")
+        try:
+            if not quantised.is_file():
+                quantise(file, quantised, self._tokenizer)
+            return _open(quantised)
+        except Exception as exc:
+            raise ModelError(
+                f"cannot quantise {self.model} to int8 ({exc}); set ASSISTANT_EMBEDDING_PRECISION=fp32 to use it unquantised"
+            ) from exc
 
     def _cache_key(self) -> str:
         weights = [*Path(self.path).glob("*.safetensors"), *Path(self.path).glob("*.bin")]
@@ -143,6 +186,43 @@ def _open(file: Path) -> Any:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # its warnings are about graph details a user can't act on
     return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+
+def quantise(source: Path, target: Path, tokenizer: Any) -> None:
+    """Dynamic int8 quantisation of the fp32 export at `source` (per-channel weights), kept
+    at `target` if its vectors stay close to the fp32 ones on SAMPLE."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        root = logging.getLogger()
+        was, root.disabled = root.disabled, True  # quiet its "consider pre-processing" hint
+        try:
+            quantize_dynamic(
+                str(source),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=True,  # a scale per output channel: cosine to fp32 0.993 vs 0.955 per tensor
+                # Our fused graph has nodes without type information; FLOAT is what they carry.
+                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            )
+        finally:
+            root.disabled = was
+        agreement = float(
+            (
+                _run(_open(tmp), tokenizer, list(SAMPLE), INT8_BATCH)
+                * _run(_open(source), tokenizer, list(SAMPLE), BATCH)
+            )
+            .sum(1)
+            .min()
+        )
+        if agreement < INT8_AGREEMENT:
+            raise ValueError(f"int8 model disagrees with fp32 (cosine {agreement:.4f} < {INT8_AGREEMENT})")
+        os.replace(tmp, target)  # atomic, as for the export
+        log.info("quantised %s to %s (agreement %.4f)", source, target, agreement)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def export(path: str, config: dict[str, Any], tokenizer: Any, target: Path, reference: Embedder) -> None:

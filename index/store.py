@@ -1,12 +1,18 @@
 """The vector store: the one module that talks to Chroma.
 
 Everything outside sees `Chunk`s, `Sentence`s and scores, never Chroma's result dicts.
-An index is two collections on one client, chunks and their sentences, embedded on
-disk by default or on a `chroma run` server.
+An index is a collection of chunks (with an HNSW of their vectors) and one of files (the
+manifest), embedded on disk by default or on a `chroma run` server. Each chunk's
+metadata also carries its sentences' vectors (float32, base64): the local index needs
+them, and an HNSW of sentences would cost more than it gives. Chroma loads a
+collection's whole HNSW on any read or write, so at 400,000 sentences one edited file
+cost 830 MB of RSS, while dense sentence retrieval changed no answer on
+eval/squad2-small (sentences are found through their chunks and BM25).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +22,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.chunking import Chunk, Sentence
+from index.chunking import Chunk, Sentence, sentences_of
 from index.errors import StoreError
 
 _WRITE_BATCH = 4000  # under Chroma's max batch size (5461 on this build)
@@ -64,11 +70,10 @@ class Server:
 
 
 class Store:
-    """Chunks and sentences with their vectors (cosine space), kept in step per source."""
+    """Chunks with their vectors (cosine space) and their sentences' vectors, kept in step per source."""
 
-    def __init__(self, chunks: Any, sentences: Any, files: Any):
+    def __init__(self, chunks: Any, files: Any):
         self._chunks = chunks
-        self._sentences = sentences
         self._files = files  # the manifest: one record per indexed file, so every process sees it
 
     @classmethod
@@ -96,7 +101,7 @@ class Store:
                     metadata=metadata or None,
                 )
 
-            return cls(collection(""), collection("-sentences"), collection("-files"))
+            return cls(collection(""), collection("-files"))
         except StoreError:
             raise
         except Exception as exc:  # connection and on-disk errors look alike to a user
@@ -106,39 +111,30 @@ class Store:
         return self._chunks.count()
 
     def replace_sources(self, items: Sequence[SourceRows]) -> None:
-        """Make each source's chunks and sentences exactly these (write new ones, then delete
-        the rest), for several sources in as few writes as Chroma allows.
+        """Make each source's chunks exactly these (write new ones, then delete the rest), for
+        several sources in as few writes as Chroma allows.
 
         Stale entries are found in the store itself, not in a manifest, so a sync that
         was killed half-way converges on the next run.
         """
-        sentences = [s for item in items for s in item.sentences]
         chunks = [c for item in items for c in item.chunks]
-        # A sentence's text is in its chunk, so it isn't stored again: Chroma indexes every
-        # document for full-text search (writing pydoc40's batches took 2.1 s with the
-        # sentences' text, 0.9 s without).
-        _upsert(
-            self._sentences,
-            [s.id for s in sentences],
-            np.vstack([item.sentence_vectors for item in items]),
-            None,
-            [{"source": s.source, "start": s.start, "end": s.end} for s in sentences],
-        )
+        sentence_vectors: dict[str, np.ndarray] = {}
+        for item in items:
+            sentence_vectors.update(zip([s.id for s in item.sentences], item.sentence_vectors, strict=True))
         _upsert(
             self._chunks,
             [c.id for c in chunks],
             np.vstack([item.chunk_vectors for item in items]),
             [c.text for c in chunks],
-            [_chunk_metadata(c) for c in chunks],
+            [_chunk_metadata(c, [sentence_vectors[s.id] for s in sentences_of(c)]) for c in chunks],
         )
         for item in items:
-            self.remove_source(item.source, keep={c.id for c in item.chunks} | {s.id for s in item.sentences})
+            self.remove_source(item.source, keep={c.id for c in item.chunks})
 
     def remove_source(self, source: str, keep: frozenset[str] | set[str] = frozenset()) -> None:
-        for col in (self._chunks, self._sentences):
-            stale = [i for i in _get_all(col, include=[], where={"source": source})["ids"] if i not in keep]
-            for i in range(0, len(stale), _WRITE_BATCH):
-                col.delete(ids=stale[i : i + _WRITE_BATCH])
+        stale = [i for i in _get_all(self._chunks, include=[], where={"source": source})["ids"] if i not in keep]
+        for i in range(0, len(stale), _WRITE_BATCH):
+            self._chunks.delete(ids=stale[i : i + _WRITE_BATCH])
 
     def sources(self) -> dict[str, int]:
         """Every source with chunks in the store, and how many it has."""
@@ -173,33 +169,33 @@ class Store:
 
     def sentence_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
-        return set(_get_all(self._sentences, include=[], where=where)["ids"])
+        res = _get_all(self._chunks, include=["documents", "metadatas"], where=where)
+        chunks = [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+        return {s.id for c in chunks for s in sentences_of(c)}
 
     def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
         """Ids of the `n` chunks nearest to `vector`, best first."""
         return _nearest(self._chunks, vector, n)
 
-    def nearest_sentences(self, vector: np.ndarray, n: int) -> list[str]:
-        """Ids of the `n` sentences nearest to `vector`, best first."""
-        return _nearest(self._sentences, vector, n)
-
     def all_vectors(self) -> dict[str, np.ndarray]:
-        """Every chunk's and sentence's vector by id, for the local copy search reads."""
-        out: dict[str, np.ndarray] = {}
-        for col in (self._chunks, self._sentences):
-            res = _get_all(col, include=["embeddings"])
-            out.update(zip(res["ids"], np.asarray(res["embeddings"], dtype=np.float32), strict=True))
-        return out
+        """Every chunk's and sentence's vector by id (for checks; search reads the local copy)."""
+        return _vectors(_get_all(self._chunks, include=["documents", "metadatas", "embeddings"]))[1]
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every chunk (for checks; the local index takes in sources one by one)."""
+        res = _get_all(self._chunks, include=["documents", "metadatas"])
+        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+
+    def source_rows(self, sources: Sequence[str]) -> tuple[list[Chunk], dict[str, np.ndarray]]:
+        """These sources' chunks, and every chunk's and sentence's vector by id: what the
+        local index needs to take in a changed file."""
+        where = {"source": {"$in": list(sources)}}
+        return _vectors(_get_all(self._chunks, include=["documents", "metadatas", "embeddings"], where=where))
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
         res = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
-
-    def all_chunks(self) -> list[Chunk]:
-        """Every chunk, for rebuilding derived indexes."""
-        res = _get_all(self._chunks, include=["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
 
 
@@ -239,8 +235,26 @@ def _nearest(col: Any, vector: np.ndarray, n: int) -> list[str]:
     return list(col.query(query_embeddings=[vector], n_results=n, include=[])["ids"][0])
 
 
-def _chunk_metadata(c: Chunk) -> dict:
-    meta = {"source": c.source, "start": c.start, "end": c.end, "sentences": json.dumps(c.sentences)}
+def _vectors(res: dict[str, list[Any]]) -> tuple[list[Chunk], dict[str, np.ndarray]]:
+    """The chunks of a `get`, and their vectors and their sentences' by id."""
+    chunks, vectors = [], {}
+    for i, d, m, v in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"], strict=True):
+        c = _chunk(i, d, m)
+        chunks.append(c)
+        vectors[i] = np.asarray(v, dtype=np.float32)
+        rows = np.frombuffer(base64.b64decode(m.get("vectors", "")), dtype=np.float32).reshape(len(c.sentences), -1)
+        vectors.update(zip([s.id for s in sentences_of(c)], rows, strict=True))
+    return chunks, vectors
+
+
+def _chunk_metadata(c: Chunk, sentence_vectors: Sequence[np.ndarray]) -> dict:
+    meta = {
+        "source": c.source,
+        "start": c.start,
+        "end": c.end,
+        "sentences": json.dumps(c.sentences),
+        "vectors": base64.b64encode(np.asarray(sentence_vectors, dtype=np.float32).tobytes()).decode("ascii"),
+    }
     if c.page is not None:
         meta["page"] = c.page
         meta["page_breaks"] = json.dumps(c.page_breaks)

@@ -27,8 +27,52 @@ from index.errors import DocumentError
 from index.store import SourceRows, Store
 from index.texts import TextCache
 
-OnFile = Callable[[str, int, int], None]  # (source, files done, files to do)
-OnBatch = Callable[[int, int], None]  # (texts embedded, texts to embed)
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a sync is: files read of those to read, chunks written, tokens embedded, and an
+    estimate of the time left from the bytes still to write at the rate so far."""
+
+    current: str  # the file being read ("" while writing)
+    files_done: int
+    files_total: int
+    chunks: int
+    tokens: int
+    elapsed: float
+    remaining: float | None  # seconds; None until something is written
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.elapsed if self.elapsed > 0 else 0.0
+
+
+OnProgress = Callable[[Progress], None]
+
+
+class _Meter:
+    """Counts a sync's work as it goes and reports it (at most every REPORT_EVERY seconds)."""
+
+    def __init__(self, files: int, total_bytes: int, on_progress: OnProgress | None):
+        self.began = time.perf_counter()
+        self.files_total, self.total_bytes, self.on_progress = files, total_bytes, on_progress
+        self.files_done = self.bytes_done = self.chunks = self.tokens = 0
+        self.current = ""
+        self._last = 0.0
+
+    def report(self, *, partial_bytes: float = 0.0, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.on_progress is None or (not force and now - self._last < REPORT_EVERY):
+            return
+        self._last = now
+        elapsed = now - self.began
+        done = self.bytes_done + partial_bytes
+        remaining = elapsed * (self.total_bytes - done) / done if done > 0 else None
+        self.on_progress(
+            Progress(self.current, self.files_done, self.files_total, self.chunks, self.tokens, elapsed, remaining)
+        )
+
+
+REPORT_EVERY = 0.5  # seconds between progress reports
 
 
 @dataclass
@@ -43,7 +87,12 @@ class SyncReport:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (source, what was odd but ingested)
     chunks_written: int = 0
     chunks: int = 0  # total in the index afterwards
+    tokens: int = 0  # embedded by this sync
     seconds: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def changed(self) -> bool:
@@ -62,6 +111,7 @@ class SyncReport:
             out.unchanged += r.unchanged
             out.chunks_written += r.chunks_written
             out.chunks += r.chunks
+            out.tokens += r.tokens
             out.seconds += r.seconds
         return out
 
@@ -72,16 +122,14 @@ def sync(
     embedder: Embedder,
     *,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
-    on_file: OnFile | None = None,
     max_bytes: int = documents.DEFAULT_MAX_BYTES,
-    on_batch: OnBatch | None = None,
+    on_progress: OnProgress | None = None,
     texts: TextCache | None = None,
 ) -> SyncReport:
     """Bring `store` in line with the files under `root`; bad files are reported and skipped.
 
-    `on_file(source, done, total)` is called before each file that has to be read, and
-    `on_batch(done, total)` as a big file's texts are embedded. Each text read is saved in
-    `texts`, for checking citations later without parsing the file again.
+    `on_progress` hears how far it is as files are read and their texts embedded. Each text
+    read is saved in `texts`, for checking citations later without parsing the file again.
     """
     began = time.perf_counter()
     report = SyncReport()
@@ -107,15 +155,17 @@ def sync(
         else:
             todo.append((source, stat))
     pending: list[_Pending] = []
+    meter = _Meter(len(todo), sum(stat.st_size for _, stat in todo), on_progress)
     for done, (source, stat) in enumerate(todo):
-        if on_file:
-            on_file(source, done, len(todo))
+        meter.files_done, meter.current = done, source
+        meter.report(force=done == 0)
         entry = files.get(source)
         try:
             doc = documents.load(root, source, max_bytes)
         except DocumentError as exc:
             # Keep whatever an earlier good version put in the index: a bad file loses nothing.
             report.skipped.append((source, exc.reason))
+            meter.bytes_done += stat.st_size
             continue
         report.warnings += [(source, w) for w in doc.warnings]
         if texts is not None:
@@ -123,6 +173,7 @@ def sync(
         if entry and entry["sha256"] == doc.sha256:
             store.put_file(source, {**entry, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
             report.unchanged += 1
+            meter.bytes_done += stat.st_size
             continue
         chunks = chunk(doc, max_tokens=chunk_tokens, count=embedder.count_tokens)
         pending.append(
@@ -131,14 +182,18 @@ def sync(
                 chunks,
                 unique_sentences(chunks),
                 {"sha256": doc.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "chunks": len(chunks)},
+                stat.st_size,
             )
         )
         (report.updated if entry else report.added).append(source)
         report.chunks_written += len(chunks)
         if sum(len(p.sentences) for p in pending) >= BATCH_SENTENCES:
-            _write(pending, store, embedder, on_batch)
+            _write(pending, store, embedder, meter)
             pending = []
-    _write(pending, store, embedder, on_batch)
+    meter.files_done, meter.current = len(todo), ""
+    _write(pending, store, embedder, meter)
+    if todo:
+        meter.report(force=True)  # the last word: all done, nothing left
     for source in sorted(set(files) - set(present)):
         store.remove_source(source)
         store.drop_file(source)
@@ -146,6 +201,7 @@ def sync(
             texts.drop(source)
         report.removed.append(source)
     report.chunks = store.count()
+    report.tokens = meter.tokens
     report.seconds = time.perf_counter() - began
     return report
 
@@ -165,7 +221,7 @@ def chunk_vectors(chunks: list[Chunk], sentences: list[Sentence], vectors: np.nd
 
 
 BATCH_SENTENCES = 1024  # small files are embedded and written together: fewer, fuller model and store calls
-EMBED_SLICE = 512  # texts per embedding call, so a big file shows progress as it goes
+EMBED_SLICE = 256  # texts per embedding call, so a big batch shows progress as it goes
 
 
 @dataclass
@@ -176,13 +232,15 @@ class _Pending:
     chunks: list[Chunk]
     sentences: list[Sentence]
     entry: dict[str, Any]
+    size: int  # bytes of the file, for the progress estimate
 
 
-def _write(pending: list[_Pending], store: Store, embedder: Embedder, on_batch: OnBatch | None) -> None:
+def _write(pending: list[_Pending], store: Store, embedder: Embedder, meter: _Meter) -> None:
     """Embed the files' sentences in one go, write their chunks, then (only then) their manifest records."""
     if not pending:
         return
-    vectors = _embed([s.text for p in pending for s in p.sentences], embedder, on_batch)
+    size = sum(p.size for p in pending)
+    vectors = _embed([s.text for p in pending for s in p.sentences], embedder, meter, size)
     items, at = [], 0
     for p in pending:
         sv = vectors[at : at + len(p.sentences)]
@@ -190,20 +248,22 @@ def _write(pending: list[_Pending], store: Store, embedder: Embedder, on_batch: 
         items.append(SourceRows(p.source, p.chunks, chunk_vectors(p.chunks, p.sentences, sv), p.sentences, sv))
     store.replace_sources(items)
     store.put_files({p.source: p.entry for p in pending})
+    meter.bytes_done += size
+    meter.chunks += sum(len(p.chunks) for p in pending)
+    meter.report()
 
 
-def _embed(texts: list[str], embedder: Embedder, on_batch: OnBatch | None) -> np.ndarray:
+def _embed(texts: list[str], embedder: Embedder, meter: _Meter | None = None, size: int = 0) -> np.ndarray:
     """Each distinct text once (docs repeat boilerplate sentences), in slices for progress."""
     distinct = list(dict.fromkeys(texts))
-    if on_batch is None or len(distinct) <= EMBED_SLICE:
-        vectors = embedder.embed(distinct)
-    else:
-        parts = []
-        for i in range(0, len(distinct), EMBED_SLICE):
-            on_batch(i, len(distinct))
-            parts.append(embedder.embed(distinct[i : i + EMBED_SLICE]))
-        on_batch(len(distinct), len(distinct))
-        vectors = np.vstack(parts)
+    parts = []
+    for i in range(0, len(distinct), EMBED_SLICE):
+        part = distinct[i : i + EMBED_SLICE]
+        parts.append(embedder.embed(part))
+        if meter:
+            meter.tokens += sum(embedder.count_tokens(part))
+            meter.report(partial_bytes=size * (i + len(part)) / len(distinct) * 0.95)  # the store write is left
+    vectors = np.vstack(parts) if parts else embedder.embed([])
     if len(distinct) == len(texts):
         return vectors
     row = {t: i for i, t in enumerate(distinct)}

@@ -76,20 +76,6 @@ def test_a_stale_index_never_cites_changed_text(engine, tmp_path):
         path.write_bytes(original)
 
 
-@pytest.mark.parametrize("question, expected", ANSWERABLE)
-def test_a_big_index_without_the_dense_sentence_retriever_answers_the_same(engine, monkeypatch, question, expected):
-    """Past DENSE_SENTENCE_LIMIT sentences the sentence HNSW is not queried (memory); the
-    sentences are still reached through chunks and BM25 and scored from the vector copy."""
-    from index import search as search_module
-
-    before = engine.answer(question)
-    monkeypatch.setattr(search_module, "DENSE_SENTENCE_LIMIT", 0)
-    monkeypatch.setattr(type(engine.index.store), "nearest_sentences", lambda *a: pytest.fail("queried"))
-    after = engine.answer(question)
-    assert_cites(after, source=ARTICLE, contains=expected)
-    assert [(c.start, c.end) for c in after.citations] == [(c.start, c.end) for c in before.citations]
-
-
 def test_an_on_topic_question_the_article_does_not_answer_lists_related_passages(engine):
     answer = engine.answer("How long has Charlie Beck been the LAPD's chief?")
     data = answer.to_json()

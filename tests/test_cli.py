@@ -93,3 +93,35 @@ def test_errors_are_one_line_and_a_nonzero_exit(tmp_path, corpus, args, env, mes
     assert proc.stderr.startswith(message), proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stdout == ""
+
+
+def test_ingest_json_says_how_far_it_is_on_stderr(tmp_path, corpus):
+    """In a pipe, `ingest --json` reports progress as JSON lines on stderr (files, chunks,
+    tokens/s, time left) and keeps stdout one object, with the tokens embedded."""
+    for i in range(3):
+        (corpus / f"extra{i}.md").write_text(f"Extra note {i}. It says little. " * 20, encoding="utf-8")
+    proc = run(["ingest", "--json", "--corpus", str(corpus)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["tokens"] > 0 and summary["tokens_per_s"] > 0 and summary["chunks_written"] == summary["chunks"]
+    lines = [json.loads(line)["progress"] for line in proc.stderr.splitlines() if line.startswith('{"progress"')]
+    assert lines, proc.stderr
+    keys = {"file", "files_done", "files_total", "chunks", "tokens", "tokens_per_s", "elapsed_s", "remaining_s"}
+    assert all(set(p) == keys for p in lines)
+    assert lines[-1]["files_done"] == lines[-1]["files_total"] == 4
+    assert lines[-1]["tokens"] == summary["tokens"] and lines[-1]["chunks"] == summary["chunks"]
+    again = run(["ingest", "--json", "--corpus", str(corpus)], tmp_path)
+    assert json.loads(again.stdout)["tokens"] == 0 and '{"progress"' not in again.stderr  # nothing to do: quiet
+
+
+def test_ingest_on_a_terminal_draws_files_chunks_tokens_and_time_left(tmp_path, corpus):
+    pexpect = pytest.importorskip("pexpect")
+    for i in range(30):
+        (corpus / f"extra{i:02d}.md").write_text(f"Extra note {i}. It says little about much. " * 60, encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1", "TERM": "xterm"}
+    child = pexpect.spawn(
+        str(SCRIPT), ["ingest", "--corpus", str(corpus)], env=env, encoding="utf-8", timeout=240, dimensions=(24, 200)
+    )
+    child.expect(r"\d+/31 files · [\d,]+ chunks · [\d,]+ tokens/s · (about [\w ]+ left|estimating time left)")
+    child.expect(pexpect.EOF)
+    assert "31 added" in child.before

@@ -18,16 +18,16 @@ pytestmark = pytest.mark.slow
 
 EVAL = REPO / "eval" / "squad2-small"
 HELD_OUT = "Computational_complexity_theory.txt"
-FLOORS = {  # measured: held-out / all
+FLOORS = {  # measured with the default int8 model: held-out / all (fp32: 0.908 MRR, 0.822 correct held out)
     "hit@5": (0.98, 0.97),  # 1.000 / 0.990
-    "mrr": (0.89, 0.89),  # 0.908 / 0.910
-    "answer_correct": (0.80, 0.78),  # 0.822 / 0.795
+    "mrr": (0.89, 0.89),  # 0.912 / 0.910
+    "answer_correct": (0.80, 0.78),  # 0.827 / 0.802
     "citation_validity": (1.0, 1.0),  # 1.000 / 1.000
-    "citation_recall": (0.79, 0.78),  # 0.812 / 0.795
-    "citation_precision": (0.63, 0.65),  # 0.659 / 0.677
-    "unanswerable_abstained": (0.17, 0.21),  # 0.190 / 0.228
+    "citation_recall": (0.79, 0.78),  # 0.822 / 0.809
+    "citation_precision": (0.63, 0.65),  # 0.659 / 0.678
+    "unanswerable_abstained": (0.17, 0.21),  # 0.190 / 0.249
 }
-CEILINGS = {"false_abstention": (0.04, 0.06)}  # 0.025 / 0.048
+CEILINGS = {"false_abstention": (0.04, 0.06)}  # 0.030 / 0.044
 
 
 @pytest.fixture(scope="module")

@@ -82,7 +82,8 @@ def test_deleting_a_file_removes_its_chunks(corpus, make_engine):
     assert report.removed == ["handbook.md"]
     assert engine.index.store.chunk_ids("handbook.md") == set() and sentence_ids(engine, "handbook.md") == set()
     assert report.chunks == article_chunks < total
-    assert len(fresh.index.local.keywords.chunks.ids) == article_chunks  # BM25 follows the store
+    with fresh.index.local.view() as view:
+        assert len(view.all_ids("chunk")) == view.count("chunk") == article_chunks  # BM25 follows the store
 
 
 def test_a_bad_file_is_reported_and_the_rest_is_ingested(corpus, make_engine):
@@ -108,20 +109,19 @@ def test_two_corpus_folders_keep_separate_indexes(tmp_path, corpus, make_engine)
 def test_the_keyword_index_is_saved_with_the_index_and_follows_it(corpus, make_engine):
     engine = make_engine(corpus)
     engine.sync()
-    folder = engine.index.local_dir
-    saved = (folder / "parents.json").stat().st_mtime_ns
+    engine.index.local  # noqa: B018 - built on first use
+    saved = (engine.index.local_dir / "local.db").stat().st_mtime_ns
     reopened = make_engine(corpus)
-    reopened.sync()  # nothing changed: loaded from disk, not rebuilt
-    assert reopened.index.local.keywords.chunks.ids == engine.index.local.keywords.chunks.ids
-    assert (folder / "parents.json").stat().st_mtime_ns == saved
-    assert set(reopened.index.local.keywords.chunks.ids) == engine.index.store.chunk_ids()
+    reopened.sync()  # nothing changed: opened from disk, nothing written
+    with reopened.index.local.view() as view:
+        assert view.all_ids("chunk") == engine.index.store.chunk_ids()
+    assert (engine.index.local_dir / "local.db").stat().st_mtime_ns == saved
     (corpus / "handbook.md").write_text(EXTRA, encoding="utf-8")
     make_engine(corpus).sync()
-    after = make_engine(corpus).index.local.keywords
-    assert set(after.chunks.ids) == engine.index.store.chunk_ids() and len(after.chunks.ids) > len(
-        reopened.index.local.keywords.chunks.ids
-    )
-    assert after.chunks.scores("paid leave").max() > 0
+    with make_engine(corpus).index.local.view() as view:
+        assert view.all_ids("chunk") == engine.index.store.chunk_ids()
+        assert {c.source for c in engine.index.store.chunks(list(view.all_ids("chunk")))} == {ARTICLE, "handbook.md"}
+        assert view.keyword("chunk", "paid leave").best > 0
 
 
 def test_a_store_that_disagrees_with_the_manifest_is_repaired(corpus, make_engine):
@@ -168,7 +168,7 @@ def test_chunk_vectors_are_the_normalised_mean_of_their_sentences():
 def test_each_distinct_text_is_embedded_once():
     emb = CountingEmbedder()
     texts = ["New in version 3.8.", "Availability: Unix.", "New in version 3.8.", "Something else."]
-    vectors = _embed(texts, emb, None)
+    vectors = _embed(texts, emb)
     assert emb.seen == ["New in version 3.8.", "Availability: Unix.", "Something else."]
     assert np.array_equal(vectors, HashEmbedder().embed(texts))
 
@@ -219,3 +219,28 @@ def test_reads_of_the_whole_store_are_paged(corpus, make_engine, monkeypatch):
     assert store.count() > 3
     assert (store.count(), len(store.all_chunks()), len(store.all_vectors()), store.files()) == expected
     assert sum(store.sources().values()) == store.count()
+
+
+def test_progress_counts_files_chunks_and_tokens_and_runs_down_the_time_left(tmp_path, embedder, monkeypatch):
+    """What a sync reports as it goes adds up to what it did: every file, every chunk, every
+    token the model was given; the time left ends at zero."""
+    from index import sync as sync_module
+    from index.store import Store
+
+    monkeypatch.setattr(sync_module, "REPORT_EVERY", 0.0)  # every report, not one a half second
+    monkeypatch.setattr(sync_module, "BATCH_SENTENCES", 20)  # several write batches
+    root = tmp_path / "docs"
+    root.mkdir()
+    for i in range(8):
+        (root / f"f{i}.txt").write_text(" ".join(f"Note {k} of file {i} is here." for k in range(12)), encoding="utf-8")
+    seen: list = []
+    store = Store.open("progress", path=tmp_path / "chroma")
+    report = sync_module.sync(root, store, embedder, on_progress=seen.append)
+    sentences = {s.text for c in store.all_chunks() for s in sentences_of(c)}
+    assert report.tokens == sum(embedder.count_tokens(sorted(sentences))) > 0
+    assert [p.files_done for p in seen] == sorted(p.files_done for p in seen)
+    assert seen[0].files_done == 0 and seen[0].remaining is None and seen[0].current == "f0.txt"
+    last = seen[-1]
+    assert (last.files_done, last.files_total, last.chunks, last.tokens) == (8, 8, report.chunks_written, report.tokens)
+    assert last.remaining == pytest.approx(0.0, abs=0.05) and last.tokens_per_s > 0
+    assert any(p.remaining and p.remaining > 0 for p in seen[1:-1])  # an estimate while there was work left
