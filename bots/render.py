@@ -37,7 +37,7 @@ def sync_summary(report: SyncReport, location: str) -> str:
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
         f"{report.chunks} chunks in {location} ({report.seconds:.1f} s"
-        + (f", {report.tokens:,} tokens at {report.tokens_per_s:,.0f}/s)" if report.tokens else ")")
+        + (f", {report.tokens:,} tokens embedded)" if report.tokens else ")")
     ]
     lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
     lines += [f"warning {source}: {what}" for source, what in report.warnings]
