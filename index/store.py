@@ -169,8 +169,7 @@ class Store:
 
     def sentence_ids(self, source: str | None = None) -> set[str]:
         where = {"source": source} if source else None
-        res = _get_all(self._chunks, include=["documents", "metadatas"], where=where)
-        chunks = [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+        chunks = _chunks(_get_all(self._chunks, include=["documents", "metadatas"], where=where))
         return {s.id for c in chunks for s in sentences_of(c)}
 
     def nearest_chunks(self, vector: np.ndarray, n: int) -> list[str]:
@@ -183,8 +182,7 @@ class Store:
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk (for checks; the local index takes in sources one by one)."""
-        res = _get_all(self._chunks, include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+        return _chunks(_get_all(self._chunks, include=["documents", "metadatas"]))
 
     def source_rows(self, sources: Sequence[str]) -> tuple[list[Chunk], dict[str, np.ndarray]]:
         """These sources' chunks, and every chunk's and sentence's vector by id: what the
@@ -195,8 +193,7 @@ class Store:
     def chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
-        res = self._chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
+        return _chunks(self._chunks.get(ids=list(ids), include=["documents", "metadatas"]))
 
 
 _READ_PAGE = 5000  # rows per get: one unbounded get of ~100k rows fails in SQLite ("too many SQL variables")
@@ -233,6 +230,11 @@ def _nearest(col: Any, vector: np.ndarray, n: int) -> list[str]:
     if n <= 0:
         return []
     return list(col.query(query_embeddings=[vector], n_results=n, include=[])["ids"][0])
+
+
+def _chunks(res: Any) -> list[Chunk]:
+    """The chunks of a `get` that included documents and metadatas."""
+    return [_chunk(i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
 
 
 def _vectors(res: dict[str, list[Any]]) -> tuple[list[Chunk], dict[str, np.ndarray]]:
