@@ -166,7 +166,10 @@ class LocalIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         con = self._con()
-        if self._meta(con, "version") not in (None, VERSION):
+        version = self._meta(con, "version")
+        if version == VERSION:
+            return  # made before: opening takes no write lock (a catch-up may hold it)
+        if version is not None:
             con.close()
             del self._local.con
             for f in self.path.parent.glob(self.path.name + "*"):

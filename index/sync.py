@@ -58,6 +58,24 @@ class _Meter:
         self.files_done = self.bytes_done = self.chunks = self.tokens = 0
         self.current = ""
         self._last = 0.0
+        self._sizes: dict[str, int] = {}  # tokens of each text chunking counted, until it is embedded
+
+    def counting(self, count: Callable[[Sequence[str]], list[int]]) -> Callable[[Sequence[str]], list[int]]:
+        """`count`, remembering each text's size, so embedding it needn't tokenize it again."""
+
+        def remembered(texts: Sequence[str]) -> list[int]:
+            sizes = count(texts)
+            self._sizes.update(zip(texts, sizes, strict=True))
+            return sizes
+
+        return remembered
+
+    def embedded(self, texts: Sequence[str], count: Callable[[Sequence[str]], list[int]]) -> None:
+        """Add these texts' tokens (counted at chunking, or now if they weren't: a cut piece)."""
+        unknown = [t for t in texts if t not in self._sizes]
+        self.tokens += sum(self._sizes.pop(t) for t in texts if t in self._sizes) + (
+            sum(count(unknown)) if unknown else 0
+        )
 
     def report(self, *, partial_bytes: float = 0.0, force: bool = False) -> None:
         now = time.perf_counter()
@@ -175,7 +193,7 @@ def sync(
             report.unchanged += 1
             meter.bytes_done += stat.st_size
             continue
-        chunks = chunk(doc, max_tokens=chunk_tokens, count=embedder.count_tokens)
+        chunks = chunk(doc, max_tokens=chunk_tokens, count=meter.counting(embedder.count_tokens))
         pending.append(
             _Pending(
                 source,
@@ -261,7 +279,7 @@ def _embed(texts: list[str], embedder: Embedder, meter: _Meter | None = None, si
         part = distinct[i : i + EMBED_SLICE]
         parts.append(embedder.embed(part))
         if meter:
-            meter.tokens += sum(embedder.count_tokens(part))
+            meter.embedded(part, embedder.count_tokens)
             meter.report(partial_bytes=size * (i + len(part)) / len(distinct) * 0.95)  # the store write is left
     vectors = np.vstack(parts) if parts else embedder.embed([])
     if len(distinct) == len(texts):
