@@ -104,8 +104,11 @@ class Engine:
         return {**each[0], "documents": sum(e["documents"] for e in each), "chunks": sum(e["chunks"] for e in each)}
 
     def warm_up(self) -> None:
-        """Load the model now, so the first question doesn't wait for it."""
+        """Load the model and open each local index now (caught up with its store), so the first
+        question waits for neither and the watcher follows the store from the start."""
         self.embedder.embed(["warm up"])
+        for index in self.indexes.values():
+            index.local  # noqa: B018 - opening it is the point
 
     def link(self, citation: Citation) -> str | None:
         """Where people read a citation's source: its space's URL template, else ASSISTANT_SOURCE_URL."""

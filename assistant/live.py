@@ -77,8 +77,9 @@ class Watcher:
                 if self.on_sync:
                     self.on_sync(report)
                 return
-        for index in self.engine.indexes.values():
-            index.refresh()
+        for name, index in self.engine.indexes.items():
+            if index.refresh():
+                log.info("caught up with the shared index of %s: another process changed it", name)
 
     def signature(self) -> Signature:
         """What the folders hold now: each document's path, size and modification time."""

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from index.errors import Error
+from index.sqlite import use_wal
 
 EVENT_TTL = 24 * 3600  # Slack retries within minutes; a day of keys is plenty
 DONE_TTL = 7 * 24 * 3600  # finished work is kept a week, for the log's sake
@@ -103,6 +104,7 @@ FEEDBACK = Table(
 # schema, change the tables above and append the step (an ALTER TABLE …) that brings an
 # existing database to them: its rows stay.
 MIGRATIONS: list[Callable[[Connection], None]] = [lambda conn: MD.create_all(conn)]
+SQLITE_TIMEOUT = 30.0  # seconds a SQLite store waits for another process's write lock
 MAX_ATTEMPTS = 3  # a question whose replica died this often is left alone (it may be what kills them)
 
 
@@ -378,12 +380,12 @@ def _engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        db = create_engine(url, connect_args={"timeout": 30})
+        db = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT})
 
         @event.listens_for(db, "connect")
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below opens transactions
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")  # readers don't wait for the writer
+            use_wal(dbapi_connection, SQLITE_TIMEOUT)
 
         @event.listens_for(db, "begin")
         def _begin(conn: Connection) -> None:

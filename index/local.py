@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunking import Chunk, sentences_of
+from index.sqlite import use_wal
 from index.text import content_words, stem
 
 K1, B = 1.5, 0.75
@@ -185,7 +186,7 @@ class LocalIndex:
         if con is None:
             con = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
             con.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect on a new file only
-            con.execute("PRAGMA journal_mode=WAL")
+            use_wal(con, timeout=60)
             con.execute("PRAGMA synchronous=NORMAL")  # a crash loses at most the last updates, which are redone
             self._local.con = con
         return con

@@ -19,6 +19,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import warnings
 from collections.abc import Sequence
@@ -196,12 +198,20 @@ def quantise(source: Path, target: Path, tokenizer: Any) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    # quantize_dynamic writes "<source>-inferred.onnx" beside its input and deletes it after: from
+    # a private link to the source, processes quantising at the same time don't share that file.
+    private = Path(tempfile.mkdtemp(prefix=".quantise-", dir=target.parent))
+    fp32 = private / "fp32.onnx"
     try:
+        try:
+            os.link(source, fp32)
+        except OSError:
+            shutil.copyfile(source, fp32)  # a file system without hard links
         root = logging.getLogger()
         was, root.disabled = root.disabled, True  # quiet its "consider pre-processing" hint
         try:
             quantize_dynamic(
-                str(source),
+                str(fp32),
                 str(tmp),
                 weight_type=QuantType.QInt8,
                 per_channel=True,  # a scale per output channel: cosine to fp32 0.993 vs 0.955 per tensor
@@ -224,6 +234,7 @@ def quantise(source: Path, target: Path, tokenizer: Any) -> None:
         log.info("quantised %s to %s (agreement %.4f)", source, target, agreement)
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def export(path: str, config: dict[str, Any], tokenizer: Any, target: Path, reference: Embedder) -> None:

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from data import BUNDLED
+from processes import kill_all, leftovers, mark_run, wait_for
+
+RUN = mark_run()  # before any fixture starts a process, so every child carries it
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run, naming the command lines, if a process the suite started outlived its teardown
+    (and kill it, so it holds no port or file for the next run)."""
+    try:
+        wait_for(lambda: not leftovers(RUN), "the suite's processes to exit", timeout=10, every=0.2)
+        return
+    except AssertionError:
+        alive = leftovers(RUN)
+    if not alive:
+        return
+    lines = [f"  pid {pid}: {command}" for pid, command in alive]
+    print("\nprocesses started by the suite were still running after teardown:\n" + "\n".join(lines), file=sys.stderr)
+    kill_all([pid for pid, _ in alive])
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -82,8 +102,10 @@ def postgres():
     from postgres import Postgres
 
     server = Postgres().start()
-    yield server
-    server.remove()
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

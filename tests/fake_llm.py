@@ -12,13 +12,24 @@ class FakeLLM:
     """`replies` is a queue of (kind, value): ("text", answer), ("cut", answer: stopped at the token
     limit, finish_reason "length"), ("slow", (answer, seconds between words)), ("status", 500),
     ("hang", seconds), ("garbage", body). With the queue empty it answers `default`, after
-    `delay` seconds."""
+    `delay` seconds.
+
+    What a test can wait on or assert, instead of timing the client: `requests` (bodies, in the
+    order they came), `in_flight` and `most_in_flight` (requests being answered at once),
+    `completed` (indexes of the requests whose reply was written to the end; a client that
+    hangs up early leaves its request out). Clearing `gate` holds every request until it is set."""
 
     def __init__(self, default: str = "The sources do not answer this question.", delay: float = 0.0):
         self.default = default
         self.delay = delay
         self.replies: list[tuple[str, object]] = []
         self.requests: list[dict] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.completed: list[int] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,7 +40,23 @@ class FakeLLM:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                fake.requests.append(body)
+                with fake._lock:
+                    number = len(fake.requests)
+                    fake.requests.append(body)
+                    fake.in_flight += 1
+                    fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                try:
+                    fake.gate.wait(timeout=120)
+                    self._answer(body)
+                    with fake._lock:
+                        fake.completed.append(number)
+                except OSError:
+                    pass  # the client hung up (a cancelled stream, a timeout): its request stays incomplete
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, body):
                 if fake.replies:
                     kind, value = fake.replies.pop(0)
                 else:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from processes import EVENT_TIMEOUT, wait_for
 
 BOT_USER = "UBOT"
 BOT_ID = "BBOT"
@@ -114,14 +115,9 @@ class FakeSlack:
                 if m == method and p["_status"] == 200 and (channel is None or p.get("channel") == channel)
             ]
 
-    def wait_for(self, predicate, timeout: float = 20.0):
-        """Poll until `predicate()` is truthy; return its value (or the last falsy one)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value or time.monotonic() > deadline:
-                return value
-            time.sleep(0.05)
+    def wait_for(self, predicate, what: str = "the Slack calls this test waits for", timeout: float = EVENT_TIMEOUT):
+        """Poll until `predicate()` is truthy and return its value; fail naming `what` if it never is."""
+        return wait_for(predicate, what, timeout)
 
 
 def streamed_text(call: dict) -> str:

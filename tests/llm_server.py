@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from processes import free_port, spawn, stop, wait_for
 
 START_TIMEOUT = 120  # seconds for the server to load the model and answer /v1/models
 
@@ -40,9 +40,7 @@ class LlamaServer:
 
     def __init__(self, log: Path):
         self.log = log
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.proc: subprocess.Popen | None = None
 
@@ -52,25 +50,22 @@ class LlamaServer:
         command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--n_ctx", "4096", "--n_threads", "2"]
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the LLM server exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
-                    if json.load(r).get("data"):
-                        return self
-            except OSError:
-                time.sleep(0.5)
-        self.__exit__()
-        raise RuntimeError(f"the LLM server did not come up in {START_TIMEOUT} s")
+            self.proc = spawn(command, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(self._serving, "the LLM server to load its model and list it", timeout=START_TIMEOUT, every=0.5)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _serving(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"the LLM server exited: {self.log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
+                return bool(json.load(r).get("data"))
+        except OSError:
+            return False
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)

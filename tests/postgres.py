@@ -6,15 +6,18 @@ PostgreSQL refuses to run as root); skipped with the reason only where no binari
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from processes import free_port
 
 
 def binaries() -> Path | None:
@@ -39,9 +42,7 @@ class Postgres:
         if os.geteuid() == 0:  # PostgreSQL won't run as root: hand the folder to its own account
             shutil.chown(self.root, "postgres", "postgres")
             self.user = ["runuser", "-u", "postgres", "--"]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
         self.databases = 0
 
@@ -69,10 +70,19 @@ class Postgres:
         return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def stop(self) -> None:
+        """`pg_ctl stop`; if the server is still there after it (a stuck shutdown), SIGKILL it and its children."""
         data = self.root / "data"
         subprocess.run(
-            [*self.user, str(self.bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True
+            [*self.user, str(self.bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
+            capture_output=True,
+            timeout=120,
         )
+        pid_file = data / "postmaster.pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().split()[0])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # its backends exit when the postmaster is gone
+            pid_file.unlink(missing_ok=True)
 
     def remove(self) -> None:
         self.stop()

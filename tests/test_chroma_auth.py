@@ -12,9 +12,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from test_live import ChromaServer
 
 from data import BECK, BUNDLED, HOMELAND, SCRIPT
+from processes import ChromaServer
 
 pytestmark = pytest.mark.slow
 

@@ -122,6 +122,9 @@ def test_ingest_on_a_terminal_draws_files_chunks_tokens_and_time_left(tmp_path, 
     child = pexpect.spawn(
         str(SCRIPT), ["ingest", "--corpus", str(corpus)], env=env, encoding="utf-8", timeout=240, dimensions=(24, 200)
     )
-    child.expect(r"\d+/31 files · [\d,]+ chunks · [\d,]+ tokens/s · (about [\w ]+ left|estimating time left)")
-    child.expect(pexpect.EOF)
-    assert "31 added" in child.before
+    try:
+        child.expect(r"\d+/31 files · [\d,]+ chunks · [\d,]+ tokens/s · (about [\w ]+ left|estimating time left)")
+        child.expect(pexpect.EOF)
+        assert "31 added" in child.before
+    finally:
+        child.close(force=True)

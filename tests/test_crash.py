@@ -62,18 +62,23 @@ def test_sigkill_mid_ingest_then_ask_and_reingest(tmp_path):
         timeout=180,
         dimensions=(24, 200),
     )
-    # The progress bar names a file past the first write batch (~13 files): that batch is in, most are not.
-    ingest.expect(r"room0(1[3-9]|2\d|3[0-8])")
+    try:
+        # The progress bar names a file past the first write batch (~13 files): that batch is in, most are not.
+        ingest.expect(r"room0(1[3-9]|2\d|3[0-8])")
+        # Frozen right there, so it is still mid-ingest (holding its lock) however long the question takes.
+        os.kill(ingest.pid, signal.SIGSTOP)
 
-    # A question while the ingest runs is answered at once from the index as it is.
-    ask = run_cli(["ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)], data, timeout=180)
-    assert ask.returncode == 0, ask.stderr
-    assert "another process is updating the index" in ask.stderr
-    assert ingest.isalive(), "the ingest finished before it could be killed; make the folder bigger"
-    os.kill(ingest.pid, signal.SIGKILL)
-    ingest.expect(pexpect.EOF)
-    ingest.close()
-    assert ingest.signalstatus == signal.SIGKILL
+        # A question while the ingest runs is answered at once from the index as it is.
+        ask = run_cli(["ask", "--json", "What is the door code for room 1?", "--corpus", str(docs)], data, timeout=180)
+        assert ask.returncode == 0, ask.stderr
+        assert "another process is updating the index" in ask.stderr
+        assert ingest.isalive()
+        os.kill(ingest.pid, signal.SIGKILL)
+        ingest.expect(pexpect.EOF)
+        ingest.close()
+        assert ingest.signalstatus == signal.SIGKILL
+    finally:
+        ingest.close(force=True)  # a no-op once it is dead; kills it if the test failed before
 
     answer = json.loads(ask.stdout)
     for c in answer["citations"]:

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -68,12 +67,15 @@ def test_a_good_cited_answer_is_kept_with_the_supporting_sentence(engine, llm):
     ],
 )
 def test_failures_fall_back_to_the_extractive_answer_without_hanging(engine, llm, reply, reason):
-    started = time.monotonic()
+    before = len(llm.requests)
     answer = ask(engine, llm, reply)
-    elapsed = time.monotonic() - started
     assert answer.mode == "extractive" and reason in answer.llm_error, answer.llm_error
     assert any(HOMELAND in c.quote for c in answer.citations)
-    assert elapsed < 5  # the timeout is 2 s; the server would take 6
+    # Without hanging: one request, given up on (a retry would have been answered at once, in LLM
+    # mode); a hung one was not waited out (the server had not finished writing it).
+    assert len(llm.requests) == before + 1
+    if reply[0] == "hang":
+        assert before not in llm.completed
 
 
 def test_tokens_stream_then_the_verified_answer_comes(engine, llm):

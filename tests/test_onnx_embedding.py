@@ -159,3 +159,42 @@ def test_one_shot_ask_answers_without_torch_or_llama_index(tmp_path, model_dir, 
     text = (BUNDLED / ARTICLE).read_text(encoding="utf-8")
     for c in answer["citations"]:
         assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def _quantise_together(models: str, barrier, results) -> None:
+    """One of several processes that find the fp32 export and quantise it at the same moment."""
+    from pathlib import Path
+
+    barrier.wait()
+    try:
+        emb = OnnxEmbedder(cache_dir=Path(models))
+        emb.embed(["hello"])
+        results.put("ok" if emb.backend == "onnx" else emb.backend)
+    except Exception as exc:  # noqa: BLE001 - reported to the test, which names it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_quantising_into_one_cache_at_once_all_get_the_model(tmp_path, model_dir, fp32):
+    """Replicas starting together on a new model cache all quantise the fp32 export at once; none
+    may trip over another's temporary files (quantize_dynamic's "-inferred.onnx" was one)."""
+    import multiprocessing
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for f in model_dir.glob("*.onnx"):
+        if not f.name.endswith("-int8.onnx"):
+            (models / f.name).write_bytes(f.read_bytes())
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(3), context.Queue()
+    workers = [context.Process(target=_quantise_together, args=(str(models), barrier, results)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        outcomes = [results.get(timeout=300) for _ in workers]
+    finally:
+        for w in workers:
+            w.join(timeout=60)
+            if w.is_alive():
+                w.kill()
+    assert outcomes == ["ok"] * 3
+    assert sorted(f.name.endswith("-int8.onnx") for f in models.iterdir()) == [False, True]  # no temporary left

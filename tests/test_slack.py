@@ -8,12 +8,12 @@ a mention and its retry end to end, and the start-up errors.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -25,18 +25,13 @@ import pytest
 
 from data import ARTICLE, BECK, BUNDLED, HOMELAND, RESULTS, SCRIPT
 from fake_slack import BOT_ID, BOT_USER, FakeSlack, click, message_text, thumbs_up
+from processes import free_port, spawn, stop, wait_for_port
 
 pytestmark = pytest.mark.slow
 
 SECRET = "test-signing-secret"
 NOTICE = "<!channel> The cafeteria closes at 3 pm on Fridays, <@U0ADMIN> says."
-QUIET = 1.0  # seconds to wait before concluding that nothing more will be posted (an answer takes ~50 ms)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+QUIET = 1.0  # seconds of watching for what must NOT happen (another post) before concluding it did not
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +95,13 @@ def bot(tmp_path_factory, slack, embedder):
 
 @pytest.fixture(scope="module")
 def http_bot(tmp_path_factory, slack):
-    yield from start_bot(tmp_path_factory.mktemp("slack-http"), slack)
+    with start_bot(tmp_path_factory.mktemp("slack-http"), slack) as bot:
+        yield bot
 
 
+@contextlib.contextmanager
 def start_bot(root, slack, **extra_env):
-    """Run `assistant slack --http` on a free port against the fake API."""
+    """`assistant slack --http` on a free port against the fake API, stopped when the block ends."""
     corpus = make_corpus(root)
     port = free_port()
     env = {
@@ -116,26 +113,15 @@ def start_bot(root, slack, **extra_env):
         "HF_HUB_OFFLINE": "1",
         **extra_env,
     }
-    proc = subprocess.Popen(
-        [str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1", "--corpus", str(corpus)],
-        env=env,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read()) from None
-            time.sleep(0.2)
-    yield HttpBot(f"http://127.0.0.1:{port}/slack/events", root / "data")
-    proc.terminate()
-    proc.wait(timeout=20)
+    log = root / "bot.out"
+    with open(log, "wb") as out:
+        command = [str(SCRIPT), "slack", "--http", "--port", str(port), "--host", "127.0.0.1", "--corpus", str(corpus)]
+        proc = spawn(command, env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT)
+    try:  # stopped however the test using it ends
+        wait_for_port(port, proc, "assistant slack --http", timeout=120, log=log)
+        yield HttpBot(f"http://127.0.0.1:{port}/slack/events", root / "data")
+    finally:
+        stop(proc)
 
 
 def sign(body: str, ts: int, secret: str = SECRET) -> str:
@@ -202,9 +188,9 @@ def test_bad_or_stale_signature_is_refused(http_bot, slack, case):
 
 def test_mention_gets_one_threaded_cited_answer_and_a_retry_gets_none(http_bot, slack):
     body, ev = event(channel="C1")
-    status, _, seconds = http_bot.send(body)
-    assert status == 200 and seconds < 3
-    posts = slack.wait_for(lambda: slack.posts("C1"), timeout=10)
+    status, _, _ = http_bot.send(body)
+    assert status == 200
+    posts = slack.wait_for(lambda: slack.posts("C1"))
     assert len(posts) == 1
     post = posts[0]
     assert post["thread_ts"] == ev["ts"]
@@ -226,7 +212,7 @@ def test_mention_and_message_events_for_one_post_give_one_answer(bot, slack):
     twin["event_id"] = f"Ev{n}"
     assert bot.send(body)[0] == 200
     assert bot.send(json.dumps(twin))[0] == 200
-    slack.wait_for(lambda: slack.posts("CPAIR"), timeout=10)
+    slack.wait_for(lambda: slack.posts("CPAIR"))
     time.sleep(QUIET)
     assert len(slack.posts("CPAIR")) == 1
 
@@ -251,7 +237,7 @@ def test_bot_messages_and_edits_are_ignored(bot, slack, extra):
 def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
     body, ev = event(channel="CTHREAD")
     bot.send(body)
-    assert slack.wait_for(lambda: slack.posts("CTHREAD"), timeout=10)
+    assert slack.wait_for(lambda: slack.posts("CTHREAD"))
     follow, _ = event(
         "message",
         text="Did the election change anything for his department?",
@@ -260,7 +246,7 @@ def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
         channel_type="channel",
     )
     assert bot.send(follow)[0] == 200
-    posts = slack.wait_for(lambda: len(slack.posts("CTHREAD")) >= 2 and slack.posts("CTHREAD"), timeout=10)
+    posts = slack.wait_for(lambda: len(slack.posts("CTHREAD")) >= 2 and slack.posts("CTHREAD"))
     assert len(posts) == 2 and posts[1]["thread_ts"] == ev["ts"]
     assert RESULTS in message_text(posts[1])
     # A message in a thread the bot never answered is left alone.
@@ -275,7 +261,7 @@ def test_a_thread_follow_up_is_answered_with_the_threads_context(bot, slack):
 def test_a_direct_message_is_answered(bot, slack):
     body, _ = event("message", text=BECK, channel="DDM", channel_type="im")
     assert bot.send(body)[0] == 200
-    posts = slack.wait_for(lambda: slack.posts("DDM"), timeout=10)
+    posts = slack.wait_for(lambda: slack.posts("DDM"))
     assert len(posts) == 1 and HOMELAND in message_text(posts[0])
 
 
@@ -291,9 +277,9 @@ def test_slash_command_acks_at_once_then_answers(bot, slack):
             "trigger_id": "1.2",
         }
     )
-    status, body, seconds = bot.send(form, content_type="application/x-www-form-urlencoded")
-    assert status == 200 and seconds < 3 and "Looking up" in body
-    responses = slack.wait_for(lambda: slack.posts(method="/respond/cmd1"), timeout=10)
+    status, body, _ = bot.send(form, content_type="application/x-www-form-urlencoded")
+    assert status == 200 and "Looking up" in body  # the ack itself; the answer follows at the response URL
+    responses = slack.wait_for(lambda: slack.posts(method="/respond/cmd1"))
     assert len(responses) == 1 and HOMELAND in message_text(responses[0])
     assert responses[0]["response_type"] == "in_channel"
 
@@ -301,7 +287,7 @@ def test_slash_command_acks_at_once_then_answers(bot, slack):
 def test_channel_pings_in_a_document_are_neutralised(bot, slack):
     body, _ = event(text=f"<@{BOT_USER}> When does the cafeteria close on Fridays?", channel="CPING")
     bot.send(body)
-    posts = slack.wait_for(lambda: slack.posts("CPING"), timeout=10)
+    posts = slack.wait_for(lambda: slack.posts("CPING"))
     shown = message_text(posts[0])
     assert "cafeteria closes at 3 pm" in shown
     assert "&lt;!channel&gt;" in shown and "&lt;@U0ADMIN&gt;" in shown
@@ -312,7 +298,7 @@ def test_a_429_is_retried_after_retry_after(bot, slack):
     slack.failures["chat.postMessage"] = [(429, {"Retry-After": "1"})]
     body, _ = event(channel="C429")
     bot.send(body)
-    posts = slack.wait_for(lambda: slack.posts("C429"), timeout=15)
+    posts = slack.wait_for(lambda: slack.posts("C429"))
     attempts = [p for m, p in slack.calls if m == "chat.postMessage" and p.get("channel") == "C429"]
     assert len(posts) == 1 and [a["_status"] for a in attempts] == [429, 200]
 
@@ -320,7 +306,7 @@ def test_a_429_is_retried_after_retry_after(bot, slack):
 def test_a_feedback_click_is_acked_and_listed_by_assistant_feedback(bot, slack):
     body, _ = event(channel="CFB")
     bot.send(body)
-    post = slack.wait_for(lambda: slack.posts("CFB"), timeout=10)[0]
+    post = slack.wait_for(lambda: slack.posts("CFB"))[0]
     body = click({**post, "_reply": {"ts": "1.1"}}, "CFB", "U42", thumbs_up(post))
     status, _, _ = bot.send(body, content_type="application/x-www-form-urlencoded")
     assert status == 200
@@ -331,7 +317,7 @@ def test_a_feedback_click_is_acked_and_listed_by_assistant_feedback(bot, slack):
         assert done.returncode == 0, done.stderr
         return [json.loads(line) for line in done.stdout.splitlines()]
 
-    records = slack.wait_for(lambda: [r for r in listed() if r["user"] == "U42"], timeout=10)
+    records = slack.wait_for(lambda: [r for r in listed() if r["user"] == "U42"])
     assert len(records) == 1
     record = records[0]
     assert record["value"] == "up" and record["question"] == BECK and record["time"].endswith("Z")

@@ -32,7 +32,8 @@ def slack():
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, slack):
-    yield from start_bot(tmp_path_factory.mktemp("assistant"), slack, ASSISTANT_SOURCE_URL=DOCS)
+    with start_bot(tmp_path_factory.mktemp("assistant"), slack, ASSISTANT_SOURCE_URL=DOCS) as bot:
+        yield bot
 
 
 def assistant_event(kind: str, channel: str, thread_ts: str, **extra) -> str:
@@ -72,7 +73,7 @@ def test_an_assistant_thread_gets_prompts_then_a_status_a_title_and_one_cited_an
     assert greeting and greeting[0]["thread_ts"] == thread
 
     assert bot.send(assistant_event("message", channel, thread, text=BECK))[0] == 200
-    answers = slack.wait_for(lambda: slack.posts(channel)[1:], timeout=30)
+    answers = slack.wait_for(lambda: slack.posts(channel)[1:])
     assert len(answers) == 1 and answers[0]["thread_ts"] == thread
     shown = message_text(answers[0])
     assert HOMELAND in shown and "*[1]*" in shown and f"<{LINK}|{ARTICLE}:" in shown
@@ -94,7 +95,7 @@ def test_an_assistant_thread_gets_prompts_then_a_status_a_title_and_one_cited_an
 def test_a_click_on_slacks_feedback_buttons_is_recorded(bot, slack):
     channel, thread = "DFEED", "1729999400.000100"
     assert bot.send(assistant_event("message", channel, thread, text=BECK))[0] == 200
-    answer = slack.wait_for(lambda: slack.posts(channel), timeout=30)[0]
+    answer = slack.wait_for(lambda: slack.posts(channel))[0]
     element = next(b for b in answer["blocks"] if b["type"] == "context_actions")["elements"][0]
     down = {"type": "feedback_buttons", "action_id": element["action_id"], "value": element["negative_button"]["value"]}
     assert bot.send(click(answer, channel, "UCLICK", down), "application/x-www-form-urlencoded")[0] == 200
@@ -104,50 +105,52 @@ def test_a_click_on_slacks_feedback_buttons_is_recorded(bot, slack):
         done = subprocess.run([str(SCRIPT), "feedback", "--json"], env=env, capture_output=True, text=True)
         return [r for r in map(json.loads, done.stdout.splitlines()) if r["user"] == "UCLICK"]
 
-    records = slack.wait_for(clicks, timeout=10)
+    records = slack.wait_for(clicks)
     assert len(records) == 1 and records[0]["value"] == "down" and records[0]["question"] == BECK
     assert any(HOMELAND in c["quote"] for c in records[0]["citations"])
 
 
 def test_with_an_llm_only_the_verified_answer_is_streamed_natively(tmp_path, slack):
-    with FakeLLM(default=ACCEPTANCE) as llm:
-        for running in start_bot(tmp_path, slack, ASSISTANT_LLM_BASE_URL=llm.base_url, ASSISTANT_SOURCE_URL=DOCS):
-            body, ev = event(text=f"<@{BOT_USER}> {BECK}", channel="CSTREAM")
-            assert running.send(body)[0] == 200
-            stopped = slack.wait_for(lambda: calls(slack, "chat.stopStream", "CSTREAM"), timeout=30)
-            assert len(stopped) == 1
-            started = calls(slack, "chat.startStream", "CSTREAM")
-            appended = calls(slack, "chat.appendStream", "CSTREAM")
-            assert len(started) == 1 and started[0]["thread_ts"] == ev["ts"]
-            assert started[0]["recipient_user_id"] == "U1" and started[0]["recipient_team_id"] == "T1"
-            ts = started[0]["_reply"]["ts"]
-            assert appended and all(a["ts"] == ts for a in appended) and stopped[0]["ts"] == ts
+    with (
+        FakeLLM(default=ACCEPTANCE) as llm,
+        start_bot(tmp_path, slack, ASSISTANT_LLM_BASE_URL=llm.base_url, ASSISTANT_SOURCE_URL=DOCS) as running,
+    ):
+        body, ev = event(text=f"<@{BOT_USER}> {BECK}", channel="CSTREAM")
+        assert running.send(body)[0] == 200
+        stopped = slack.wait_for(lambda: calls(slack, "chat.stopStream", "CSTREAM"))
+        assert len(stopped) == 1
+        started = calls(slack, "chat.startStream", "CSTREAM")
+        appended = calls(slack, "chat.appendStream", "CSTREAM")
+        assert len(started) == 1 and started[0]["thread_ts"] == ev["ts"]
+        assert started[0]["recipient_user_id"] == "U1" and started[0]["recipient_team_id"] == "T1"
+        ts = started[0]["_reply"]["ts"]
+        assert appended and all(a["ts"] == ts for a in appended) and stopped[0]["ts"] == ts
 
-            streamed = "".join(streamed_text(c) for c in [*started, *appended, *stopped])
-            final = streamed + json.dumps(stopped[0]["blocks"], ensure_ascii=False)
-            assert "Chief Beck said the LAPD will not work with Homeland Security on deportation efforts." in streamed
-            assert "**[1]**" in streamed
-            assert (
-                streamed_text(stopped[0]) and streamed_text(stopped[0]) in streamed
-            )  # the stop carries the answer's last words
-            assert FABRICATED not in final and "50,000" not in final and "[7]" not in final
-            assert HOMELAND in final and LINK in final  # the citation, linked to its page, under the answer
-            assert "Left out 1 sentence of the draft that the sources don't support." in final  # counted, not repeated
-            assert slack.posts("CSTREAM") == []  # no placeholder: nothing else was posted
-            assert not calls(slack, "chat.update", "CSTREAM")
+        streamed = "".join(streamed_text(c) for c in [*started, *appended, *stopped])
+        final = streamed + json.dumps(stopped[0]["blocks"], ensure_ascii=False)
+        assert "Chief Beck said the LAPD will not work with Homeland Security on deportation efforts." in streamed
+        assert "**[1]**" in streamed
+        assert (
+            streamed_text(stopped[0]) and streamed_text(stopped[0]) in streamed
+        )  # the stop carries the answer's last words
+        assert FABRICATED not in final and "50,000" not in final and "[7]" not in final
+        assert HOMELAND in final and LINK in final  # the citation, linked to its page, under the answer
+        assert "Left out 1 sentence of the draft that the sources don't support." in final  # counted, not repeated
+        assert slack.posts("CSTREAM") == []  # no placeholder: nothing else was posted
+        assert not calls(slack, "chat.update", "CSTREAM")
 
-            # In an assistant thread the status line follows the stages, then clears.
-            thread = "1729999500.000100"
-            assert running.send(assistant_event("message", "DSTREAM", thread, text=BECK))[0] == 200
-            assert slack.wait_for(lambda: calls(slack, "chat.stopStream", "DSTREAM"), timeout=30)
+        # In an assistant thread the status line follows the stages, then clears.
+        thread = "1729999500.000100"
+        assert running.send(assistant_event("message", "DSTREAM", thread, text=BECK))[0] == 200
+        assert slack.wait_for(lambda: calls(slack, "chat.stopStream", "DSTREAM"))
 
-            def statuses() -> list[str]:
-                return [s["status"] for s in calls(slack, "assistant.threads.setStatus", "DSTREAM", "channel_id")]
+        def statuses() -> list[str]:
+            return [s["status"] for s in calls(slack, "assistant.threads.setStatus", "DSTREAM", "channel_id")]
 
-            slack.wait_for(lambda: statuses()[-1:] == [""])
-            assert statuses() == ["Searching the documents…", "Writing an answer…", "Checking citations…", ""]
-            stopped = calls(slack, "chat.stopStream", "DSTREAM")[0]
-            assert stopped["blocks"][-1]["type"] == "context_actions"
+        slack.wait_for(lambda: statuses()[-1:] == [""])
+        assert statuses() == ["Searching the documents…", "Writing an answer…", "Checking citations…", ""]
+        stopped = calls(slack, "chat.stopStream", "DSTREAM")[0]
+        assert stopped["blocks"][-1]["type"] == "context_actions"
 
 
 def test_the_terminal_shows_the_same_link(tmp_path):
@@ -171,9 +174,9 @@ def test_the_terminal_shows_the_same_link(tmp_path):
 def test_a_mention_in_a_channel_still_gets_classic_buttons_and_a_reaction(bot, slack):
     body, _ = event(channel="CCLASSIC")
     assert bot.send(body)[0] == 200
-    post = slack.wait_for(lambda: slack.posts("CCLASSIC"), timeout=30)[0]
+    post = slack.wait_for(lambda: slack.posts("CCLASSIC"))[0]
     assert any(b["type"] == "actions" for b in post["blocks"]) and f"<{LINK}|" in message_text(post)
-    time.sleep(0.5)
+    time.sleep(0.5)  # must NOT happen: another reaction added after the answer
     assert [p["name"] for p in slack.posts(method="reactions.add") if p.get("channel") == "CCLASSIC"] == [
         "hourglass_flowing_sand"
     ]

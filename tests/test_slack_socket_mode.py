@@ -68,7 +68,7 @@ def test_an_envelope_is_acked_and_answered(tmp_path, corpus, embedder):
         handler.connect()
         try:
             assert got_ack.wait(10), "the envelope was never acked"
-            posts = slack.wait_for(lambda: slack.posts("CSOCK"), timeout=15)
+            posts = slack.wait_for(lambda: slack.posts("CSOCK"))
         finally:
             handler.close()
             server.shutdown()

@@ -174,24 +174,23 @@ def test_slack_answers_from_a_space_only_where_it_may_be_seen(tmp_path):
     from fake_slack import BOT_USER, FakeSlack, message_text
 
     path = make_spaces(tmp_path)
-    with FakeSlack() as slack:
-        for bot in start_bot(tmp_path / "bot", slack, ASSISTANT_SPACES=str(path)):
+    with FakeSlack() as slack, start_bot(tmp_path / "bot", slack, ASSISTANT_SPACES=str(path)) as bot:
 
-            def reply(channel: str, body: str, bot=bot) -> str:
-                assert bot.send(body)[0] == 200
-                posts = slack.wait_for(lambda: slack.posts(channel), timeout=30)
-                assert posts, channel
-                return message_text(posts[-1])
+        def reply(channel: str, body: str, bot=bot) -> str:
+            assert bot.send(body)[0] == 200
+            posts = slack.wait_for(lambda: slack.posts(channel))
+            assert posts, channel
+            return message_text(posts[-1])
 
-            general = reply("C0GEN", event(text=f"<@{BOT_USER}> {HR_QUESTION}", channel="C0GEN")[0])
-            assert "leave.md" not in general and "27 days" not in general and "hr/" not in general
-            hr = reply("C0HR", event(text=f"<@{BOT_USER}> {HR_QUESTION}", channel="C0HR")[0])
-            assert "`hr/leave.md:" in hr and "27 days" in hr
-            lead = reply(
-                "D0LEAD", event("message", text=HR_QUESTION, channel="D0LEAD", channel_type="im", user="U0LEAD")[0]
-            )
-            assert "`hr/leave.md:" in lead
-            other = reply(
-                "D0OTHER", event("message", text=HR_QUESTION, channel="D0OTHER", channel_type="im", user="U0X")[0]
-            )
-            assert "leave.md" not in other and "27 days" not in other
+        general = reply("C0GEN", event(text=f"<@{BOT_USER}> {HR_QUESTION}", channel="C0GEN")[0])
+        assert "leave.md" not in general and "27 days" not in general and "hr/" not in general
+        hr = reply("C0HR", event(text=f"<@{BOT_USER}> {HR_QUESTION}", channel="C0HR")[0])
+        assert "`hr/leave.md:" in hr and "27 days" in hr
+        lead = reply(
+            "D0LEAD", event("message", text=HR_QUESTION, channel="D0LEAD", channel_type="im", user="U0LEAD")[0]
+        )
+        assert "`hr/leave.md:" in lead
+        other = reply(
+            "D0OTHER", event("message", text=HR_QUESTION, channel="D0OTHER", channel_type="im", user="U0X")[0]
+        )
+        assert "leave.md" not in other and "27 days" not in other
