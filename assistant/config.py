@@ -1,8 +1,9 @@
 """Settings: typed objects read from `ASSISTANT_*` environment variables at the edge.
 
 Grouped by concern, so each part receives only what it needs: the engine gets
-`Settings` (with its `llm` group) and never sees Slack's secrets, which live in
-`bots.slack.config.SlackSettings`.
+`Settings` (with its `llm` group) and never sees what only serving needs (the state store,
+workers, watching: `bots.settings.ServeSettings`) nor Slack's secrets
+(`bots.slack.config.SlackSettings`).
 """
 
 from __future__ import annotations
@@ -56,16 +57,6 @@ class Settings(BaseSettings):
     )
     chroma_tenant: str | None = Field(None, description="Chroma tenant on the server (default: Chroma's own).")
     chroma_database: str | None = Field(None, description="Chroma database on the server (default: Chroma's own).")
-    state_url: str | None = Field(
-        None,
-        description="SQLAlchemy URL of the bot's shared state (default sqlite:///DATA_DIR/state.db; postgresql+psycopg://… for replicas on several machines).",
-    )
-    state_lease: float = Field(
-        15.0,
-        ge=1,
-        le=3600,
-        description="Seconds a bot replica's hold on a question lasts unrenewed before another takes it over.",
-    )
     embedding_model: str = Field(
         DEFAULT_MODEL, description="Sentence-transformers model: the packaged default, a folder, or a cached hub id."
     )
@@ -86,9 +77,6 @@ class Settings(BaseSettings):
     min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
     max_file_mb: float = Field(50, gt=0, description="Files larger than this are skipped (and reported).")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")
-    workers: int = Field(4, ge=1, le=64, description="Questions a bot answers at the same time.")
-    watch: bool = Field(True, description="Long-running front ends follow the corpus folder's changes.")
-    watch_interval: float = Field(2.0, gt=0, le=600, description="Seconds between looks at the folder and index.")
     source_url: str | None = Field(
         None,
         description="Where people read a source: a URL template with {source}, {source_stem}, {page}, {start}, {end}; citations link to it.",
@@ -117,8 +105,3 @@ class Settings(BaseSettings):
         if not self.chroma_url:
             return None
         return Server(self.chroma_url, self.chroma_token, self.chroma_tenant, self.chroma_database)
-
-    @property
-    def state(self) -> str:
-        """The state store's URL: the setting, or SQLite in the data dir."""
-        return self.state_url or f"sqlite:///{self.data_dir.expanduser().resolve() / 'state.db'}"

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from index.text import WORD, content_words
-
-if TYPE_CHECKING:
-    from assistant.answerable import Verdict
-    from assistant.asks import Ask
 
 NOT_COVERED = "The documents don't cover this question, so I can't answer it from them."
 EMPTY_QUESTION = "Ask a question about the documents."
@@ -53,7 +49,27 @@ Last message: {question}
 Standalone question:"""
 
 
-def missing(ask: Ask, verdict: Verdict, related: str) -> str:
+class Asked(Protocol):
+    """What `missing` reads of a question (`answering.question.Ask`)."""
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def wh(self) -> str: ...
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+
+class Lacking(Protocol):
+    """What `missing` reads of a verdict (`answering.decide.Verdict`)."""
+
+    @property
+    def missing_names(self) -> tuple[str, ...]: ...
+    @property
+    def missing_kind(self) -> str: ...
+
+
+def missing(ask: Asked, verdict: Lacking, related: str) -> str:
     """The abstention text for a near miss: what the documents mention, and what they don't say."""
     seen = {w.lower() for w in WORD.findall(related)}
     mentioned = [n for n in ask.names if n.lower() in seen and n not in verdict.missing_names]

@@ -8,8 +8,8 @@ A spaces file (TOML, named by ASSISTANT_SPACES) lists them:
     slack_users = ["U0LEAD"]    # users whose DMs with the bot may ask it
     source_url = "https://wiki.acme.com/hr/{source_stem}"  # optional: where people read a file
 
-A question searches only the spaces visible where it was asked. Without a spaces file
-there is one space, the corpus folder, visible everywhere.
+A question searches only the spaces visible where it was asked (`bots.access` decides
+which). Without a spaces file there is one space, the corpus folder, visible everywhere.
 """
 
 from __future__ import annotations
@@ -30,27 +30,14 @@ _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 @dataclass(frozen=True)
 class Space:
-    """A named folder and where it may be asked."""
+    """A named folder, and who may ask it as the spaces file says (the front ends apply that:
+    `bots.access`; the engine only searches the spaces it is given)."""
 
     name: str
     corpus: Path
     slack_channels: tuple[str, ...] = (EVERYWHERE,)
     slack_users: tuple[str, ...] = ()
     source_url: str | None = None  # the space's own link template (else ASSISTANT_SOURCE_URL)
-
-    def visible_in_channel(self, channel: str) -> bool:
-        return EVERYWHERE in self.slack_channels or channel in self.slack_channels
-
-    def visible_in_dm(self, user: str) -> bool:
-        return EVERYWHERE in self.slack_channels or user in self.slack_users
-
-    def where(self) -> str:
-        """Where it may be asked, for `assistant spaces`."""
-        if EVERYWHERE in self.slack_channels:
-            return "everywhere"
-        parts = [f"channels {', '.join(self.slack_channels)}"] if self.slack_channels else []
-        parts += [f"DMs of {', '.join(self.slack_users)}"] if self.slack_users else []
-        return "; ".join(parts) or "nowhere in Slack (command line only)"
 
 
 def load(path: Path) -> list[Space]:
@@ -105,11 +92,6 @@ def pick(spaces: Sequence[Space], names: Sequence[str]) -> list[Space]:
         if n not in known:
             raise Error(f"no space named {n!r} (spaces: {', '.join(known)})")
     return [known[n] for n in dict.fromkeys(names)]
-
-
-def visible(spaces: Sequence[Space], *, channel: str, user: str, direct: bool) -> list[str]:
-    """Names of the spaces a Slack question may search: in a DM by its user, else in its channel."""
-    return [s.name for s in spaces if (s.visible_in_dm(user) if direct else s.visible_in_channel(channel))]
 
 
 def _strings(value: object, what: str) -> tuple[str, ...]:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.trace import Trace
+
+SourceSpan = tuple[str, int, int]  # (source, start, end): a passage of one document
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -23,6 +27,11 @@ class Citation:
     def path(self) -> str:
         """Where it is: its file, inside its space when spaces are configured ("hr/leave.md")."""
         return f"{self.space}/{self.source}" if self.space else self.source
+
+    @property
+    def location(self) -> str:
+        """Its file and offsets, as every front end shows them: "hr/leave.md:120-188"."""
+        return f"{self.path}:{self.start}-{self.end}"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -57,7 +66,7 @@ class Answer:
     mode: str = "extractive"
     dropped: tuple[str, ...] = ()
     llm_error: str | None = None
-    trace: dict[str, Any] = field(default_factory=dict, compare=False)
+    trace: Trace = field(default_factory=Trace, compare=False)
     related: tuple[Citation, ...] = ()  # an abstention's closest passages: on topic, not an answer
     query: str | None = None  # the question as answered, when a conversation resolved a follow-up
     draft_cut: str | None = None  # why the LLM's draft was stopped early (token cap, repetition)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from assistant.engine import Engine
     from assistant.spaces import Space
     from assistant.types import Answer
+    from bots.settings import ServeSettings
     from index.sync import SyncReport
 
 S = TypeVar("S", bound="BaseSettings")
@@ -98,7 +99,7 @@ def _positive(value: str) -> int:
 
 def _floor(value: str) -> tuple[str, float]:
     """`correctness=0.8` → the metric's key in the report and the bound."""
-    from assistant.evaluate import metric_key
+    from assistant.evaluation.evaluate import metric_key
 
     name, _, number = value.partition("=")
     key = metric_key(name.strip())
@@ -151,6 +152,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     return _validated(Settings, "", llm=llm, **overrides)
 
 
+def _serve() -> ServeSettings:
+    """The serving settings (state store, workers, watching) of the long-running commands."""
+    from bots.settings import ServeSettings
+
+    return _validated(ServeSettings, "")
+
+
 def _validated(kind: type[S], prefix: str, **values: object) -> S:
     """`kind(**values)`, a validation error turned into one line naming the setting (`prefix` + field)."""
     from pydantic import ValidationError
@@ -175,7 +183,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bots.slack.config import SlackSettings
 
         slack = _validated(SlackSettings, "slack_")
-        return run(settings, slack, http=args.http, port=args.port, host=args.host)
+        return run(settings, slack, _serve(), http=args.http, port=args.port, host=args.host)
     if args.command == "spaces":
         return _spaces(settings)
     if args.command == "feedback":
@@ -184,7 +192,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "chat":
         from bots.repl import run_chat
 
-        return run_chat(engine, settings.data_dir)
+        return run_chat(engine, settings.data_dir, _serve())
     if args.command == "ingest" and engine.named and not args.json:
         # One line per space, each with its own report.
         reports = {name: r or SyncReport() for name, r in engine.sync_each(wait=True).items()}
@@ -270,6 +278,7 @@ def _spaces(settings: Settings) -> int:
     """`assistant spaces`: each space's folder, what is indexed, and where it may be asked."""
     from assistant import spaces
     from assistant.engine import Engine
+    from bots import access
     from index.errors import Error
 
     if not settings.spaces:
@@ -279,16 +288,16 @@ def _spaces(settings: Settings) -> int:
         stats = engine.indexes[space.name].stats()
         print(
             f"{space.name}: {space.corpus} · {stats['documents']} documents, {stats['chunks']} chunks · "
-            f"asked {space.where()}"
+            f"asked {access.where(space)}"
         )
     return 0
 
 
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:
     """`assistant feedback`: the recorded clicks, oldest first, as text or JSON lines."""
-    from assistant.state import State
+    from bots.state import State
 
-    state = State(settings.state)
+    state = State(_serve().state(settings.data_dir))
     try:
         records = [feedback_json(r) for r in state.feedback(since=args.since)]
     finally:
@@ -301,7 +310,7 @@ def _feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, engine: Engine) -> int:
-    from assistant import evaluate
+    from assistant.evaluation import evaluate
     from bots.progress import progress_bar
 
     questions = evaluate.load_questions(args.questions)[: args.limit]

@@ -23,7 +23,7 @@ def render_text(answer: Answer, link: Linker | None = None) -> str:
     elif answer.related:
         lines += ["", RELATED_HEADING]
     for c in answer.citations or answer.related:
-        where = f"{c.path}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page is not None else "")
+        where = c.location + (f" (page {c.page})" if c.page is not None else "")
         url = link(c) if link else None
         where += f"  {url}" if url else ""
         lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")

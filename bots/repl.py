@@ -20,16 +20,17 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 
-from assistant.asks import WANTED
-from assistant.conversation import Resolved, Turn
+from assistant.answering.question import WANTED
+from assistant.conversation.resolve import Resolved, Turn
+from assistant.conversation.session import Session
 from assistant.engine import Engine
 from assistant.links import Linker
-from assistant.live import Watcher
-from assistant.llm import Cancelled
+from assistant.llm.drafter import Cancelled
 from assistant.prompts import RELATED_HEADING
-from assistant.session import Session
 from assistant.types import Answer
+from bots.live import Watcher
 from bots.progress import sync_with_progress
+from bots.settings import ServeSettings
 from index.text import short
 
 T = TypeVar("T")
@@ -93,7 +94,7 @@ class Chat:
             self.session = self.session.fork()  # the next question starts now, not when this one gives up
             self.console.print("\n[yellow]cancelled[/yellow]" if self.console.is_terminal else "cancelled")
             return
-        if streaming and turn.answer.trace.get("draft"):
+        if streaming and turn.answer.trace.draft:
             self.console.print("\n[dim]Checked against the sources:[/dim]" if self.console.is_terminal else "\n--")
         self.console.print(render_answer(turn.answer, turn.resolved, self.engine.link), soft_wrap=True)
         self.console.print()
@@ -174,7 +175,7 @@ def render_sources(answer: Answer, full: bool, link: Linker | None = None) -> Te
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
         url = link(c) if link else None
-        out.append(f"{c.path}:{c.start}-{c.end}{page}", style=Style(bold=True, link=url))
+        out.append(f"{c.location}{page}", style=Style(bold=True, link=url))
         if url:
             out.append(f"  {url}", style=Style(dim=True, link=url))
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
@@ -213,50 +214,50 @@ def render_why(turn: Turn) -> Text:
     if resolved.understood != resolved.question:
         out.append("\nRead as: ", style="bold")
         out.append(resolved.understood)
-    rewrite = trace.get("rewrite")
+    rewrite = trace.rewrite
     if rewrite:
-        used = "searched too" if rewrite["accepted"] else f"not used: {rewrite['why']}"
+        used = "searched too" if rewrite.accepted else f"not used: {rewrite.why}"
         out.append("\nLLM rewrite: ", style="bold")
-        out.append(f"{rewrite['text'] or '-'}  ({used})")
-    if not trace.get("hits"):
+        out.append(f"{rewrite.text or '-'}  ({used})")
+    if not trace.hits:
         out.append("\nNothing was retrieved.")
         return out
-    verdict = trace.get("answerable")
+    verdict = trace.verdict
     if verdict:
-        f = verdict["features"]
+        f = verdict.features
         out.append(
-            f"\nAnswerable? chance {verdict['probability']:.2f} (needs {verdict['threshold']:.2f}) from best cosine "
+            f"\nAnswerable? chance {verdict.probability:.2f} (needs {verdict.threshold:.2f}) from best cosine "
             f"{f['dense']:.3f}, {f['missing_names']:.0f} of the question's names missing"
-            + (f" ({', '.join(verdict['missing_names'])})" if verdict["missing_names"] else "")
-            + (f"; no sentence gives {WANTED[verdict['missing_kind']]}" if verdict["missing_kind"] else "")
+            + (f" ({', '.join(verdict.missing_names)})" if verdict.missing_names else "")
+            + (f"; no sentence gives {WANTED[verdict.missing_kind]}" if verdict.missing_kind else "")
             + "\n",
             style="bold",
         )
-    w = trace["weights"]
+    w = trace.weights
     share = w["sentence_share"]
     out.append(
         f"\nRetrieved passages (score = {share:g} × best sentence + {1 - share:g} × passage, each cosine + "
         f"{w['passage_keyword']:g} × BM25; ranks in dense / BM25 search):\n",
         style="bold",
     )
-    for i, h in enumerate(trace["hits"], 1):
-        dense = f"#{h['dense_rank']}" if h["dense_rank"] else "-"
-        kw = f"#{h['keyword_rank']}" if h["keyword_rank"] else "-"
-        out.append(f"  {i}. {h['score']:.3f}  dense {dense:>3} bm25 {kw:>3}  {h['source']}:{h['start']}-{h['end']}  ")
-        out.append(short(h.get("preview", ""), 70) + "\n", style="dim")
+    for i, h in enumerate(trace.hits, 1):
+        dense = f"#{h.dense_rank}" if h.dense_rank else "-"
+        kw = f"#{h.keyword_rank}" if h.keyword_rank else "-"
+        out.append(f"  {i}. {h.score:.3f}  dense {dense:>3} bm25 {kw:>3}  {h.source}:{h.start}-{h.end}  ")
+        out.append(short(h.preview, 70) + "\n", style="dim")
     out.append(
         f"Sentences by their chance of holding the answer (first order: cosine + {w['sentence_keyword']:g} × BM25; "
-        f"an answer needs top cosine ≥ {trace['min_score']:.3f}; at most {trace['max_sentences']} quoted, "
+        f"an answer needs top cosine ≥ {trace.min_score:.3f}; at most {trace.max_sentences} quoted, "
         f"further ones at ≥ {w['keep_ratio']:g} × the best's chance):\n",
         style="bold",
     )
-    for s in trace.get("sentences", [])[:WHY_SENTENCES]:
-        mark, style = ("✓", "green") if s["chosen"] else ("✗", "red")
-        chance = f"{s['chance']:.2f}" if s.get("chance") is not None else "  - "
-        out.append(f"  {mark} {chance} (cos {s['dense']:.3f}, bm25 {s['keyword']:.2f}) ", style=style)
-        out.append(f"{s['source']}:{s['start']}-{s['end']} {short(s.get('text', ''), 80)}  ")
-        out.append(f"[{s['reason']}]\n", style="dim")
-    reasons = trace.get("dropped_reasons", [])
+    for s in trace.sentences[:WHY_SENTENCES]:
+        mark, style = ("✓", "green") if s.chosen else ("✗", "red")
+        chance = f"{s.chance:.2f}" if s.chance is not None else "  - "
+        out.append(f"  {mark} {chance} (cos {s.dense:.3f}, bm25 {s.keyword:.2f}) ", style=style)
+        out.append(f"{s.source}:{s.start}-{s.end} {short(s.text, 80)}  ")
+        out.append(f"[{s.reason}]\n", style="dim")
+    reasons = (trace.draft.dropped_reasons if trace.draft else None) or ()
     for i, sentence in enumerate(answer.dropped):
         reason = reasons[i] if i < len(reasons) else "its quote no longer matches the file"
         out.append(f"  ✗ LLM: {short(sentence, 80)}  ", style="red")
@@ -265,7 +266,7 @@ def render_why(turn: Turn) -> Text:
     return out
 
 
-def run_chat(engine: Engine, data_dir: Path) -> int:
+def run_chat(engine: Engine, data_dir: Path, serve: ServeSettings) -> int:
     """The loop: a status line, then questions until /quit, Ctrl-D or end of input."""
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     console = Console(highlight=False, soft_wrap=True)
@@ -281,8 +282,7 @@ def run_chat(engine: Engine, data_dir: Path) -> int:
         status += f", {len(report.skipped)} skipped" if report.skipped else ""
     console.print(status, style="dim", markup=False)
     chat = Chat(engine, console)
-    settings = engine.settings
-    watcher = Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
+    watcher = Watcher(engine, interval=serve.watch_interval, watch_folder=serve.watch).start()
     try:
         return _loop(chat, console, data_dir, interactive)
     finally:

@@ -13,10 +13,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from assistant import evaluate
 from assistant.config import LlmSettings, Settings
 from assistant.engine import Engine
-from assistant.llm import OpenAILikeDrafter
+from assistant.evaluation import evaluate
+from assistant.llm.drafter import OpenAILikeDrafter
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent / "corpus"

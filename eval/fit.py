@@ -3,9 +3,9 @@
     python eval/fit.py [--data-dir DIR]
 
 Prints each grid and the chosen values; the constants in index/search.py (PASSAGE_KEYWORD_WEIGHT,
-SENTENCE_SHARE), assistant/extractive.py (ANSWER_KEYWORD_WEIGHT), assistant/answerable.py
-(SENTENCE_MODEL, KEEP_RATIO, QUESTION_MODEL, ANSWERABLE_THRESHOLD) and the default
-ASSISTANT_MIN_SCORE were set from its output.
+SENTENCE_SHARE), the `Tuning` in assistant/answering/tuning.py (printed at the end, to paste
+there) and the default ASSISTANT_MIN_SCORE were set from its output. It refits by handing
+the engine new `Tuning`s, never by changing module globals.
 The held-out Computational_complexity_theory questions are never looked at here.
 """
 
@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from assistant import answerable, asks, evaluate, extractive
+from assistant.answering import candidates, select
+from assistant.answering.question import ask_of, read
+from assistant.answering.tuning import QUESTION_FEATURES, SENTENCE_FEATURES, Linear
 from assistant.config import Settings
 from assistant.engine import Engine
+from assistant.evaluation import evaluate
 from index.search import Weights
 
 HERE = Path(__file__).resolve().parent / "squad2-small"
@@ -67,22 +71,25 @@ def main() -> None:
     }
     all_hits = {q.id: engine.index.search(q.question, 5, weights=weights) for q in questions}
     kw = fit_keyword(engine, answerable_qs, hits)
-    answerable.ANSWERABLE_THRESHOLD = 0.0  # no refusals while the answer side is fitted
+    # No refusals while the answer side is fitted.
+    engine.tuning = replace(engine.tuning, keyword_weight=kw, answerable_threshold=0.0)
     engine.settings = engine.settings.model_copy(update={"max_sentences": MAX_SENTENCES})
-    answerable.SENTENCE_MODEL = fit_sentence_model(answerable_qs, hits, kw)
-    print("SENTENCE_MODEL =", answerable.SENTENCE_MODEL)
-    answerable.KEEP_RATIO, answerable.NEIGHBOUR_RATIO = fit_keep_ratio(engine, answerable_qs, hits, kw)
+    engine.tuning = replace(engine.tuning, sentence_model=fit_sentence_model(answerable_qs, hits, kw))
+    print("sentence_model =", engine.tuning.sentence_model)
+    ratio, beside = fit_keep_ratio(engine, answerable_qs, hits)
+    engine.tuning = replace(engine.tuning, keep_ratio=ratio, neighbour_ratio=beside)
 
     # The topical floor: the 4 % quantile of the best quoted sentence's cosine on answerable questions.
-    answers = {q.id: engine.compose(q.question, all_hits[q.id], keyword_weight=kw) for q in questions}
-    best_dense = [_features(answers[q.id])["dense"] for q in answerable_qs]
+    features = {q.id: _features(engine, q, all_hits[q.id]) for q in questions}
+    best_dense = [features[q.id]["dense"] for q in answerable_qs]
     min_score = float(np.quantile(best_dense, FALSE_ABSTENTION_BUDGET))
     print(f"abstention: min_score {min_score:.3f} (the {FALSE_ABSTENTION_BUDGET:.0%} quantile of the best cosine)")
-    answerable.QUESTION_MODEL, answerable.ANSWERABLE_THRESHOLD = fit_question_model(questions, answers, min_score)
-    print("QUESTION_MODEL =", answerable.QUESTION_MODEL)
-    print(f"ANSWERABLE_THRESHOLD = {answerable.ANSWERABLE_THRESHOLD:.3f}")
+    model, threshold = fit_question_model(questions, features, min_score)
+    engine.tuning = replace(engine.tuning, question_model=model, answerable_threshold=threshold)
+    print("question_model =", model)
+    print(f"answerable_threshold = {threshold:.3f}")
     engine.settings = engine.settings.model_copy(update={"min_score": min_score})
-    final = [engine.compose(q.question, all_hits[q.id], keyword_weight=kw) for q in questions]
+    final = [_answer(engine, q, all_hits[q.id]) for q in questions]
     m = evaluate.summarize(evaluate.judge(q, a, text_of) for q, a in zip(questions, final, strict=True))
     print(
         f"{FIT_DOC} with all of it: correctness {m['answer_correct']:.3f}, recall {m['citation_recall']:.3f}, "
@@ -90,6 +97,18 @@ def main() -> None:
         f"false abstention {m['false_abstention']:.3f}"
     )
     fit_support(engine, answerable_qs, hits)
+    print("TUNING =", engine.tuning)
+
+
+def _answer(engine, q, hits):
+    """The extractive answer to `q` from `hits`, with the engine's current tuning."""
+    return engine.extract(read(q.question), hits).cited.answer
+
+
+def _features(engine, q, hits) -> dict[str, float]:
+    """The question model's features for `q` (all 0 when nothing was chosen)."""
+    verdict = engine.extract(read(q.question), hits).decision.verdict
+    return verdict.features if verdict else {n: 0.0 for n in QUESTION_FEATURES}
 
 
 def fit_keyword(engine, questions, hits) -> float:
@@ -97,7 +116,7 @@ def fit_keyword(engine, questions, hits) -> float:
     top MAX_SENTENCES, the pool the sentence model then chooses from."""
     grid = {}
     for kw in (0.0, 0.2, 0.4, 0.6, 0.8):
-        grid[kw] = float(np.mean([_gold_in(extractive.rank(hits[q.id], kw)[:MAX_SENTENCES], q) for q in questions]))
+        grid[kw] = float(np.mean([_gold_in(candidates.rank(hits[q.id], kw)[:MAX_SENTENCES], q) for q in questions]))
         print(f"  keyword {kw:.1f}: a gold sentence in the top {MAX_SENTENCES} for {grid[kw]:.3f}")
     kw = max(grid, key=lambda k: grid[k])
     print("chosen: ANSWER_KEYWORD_WEIGHT", kw)
@@ -112,18 +131,18 @@ def _holds_gold(sentence, q) -> bool:
     return sentence.source == q.doc and any(sentence.start <= a and a + len(t) <= sentence.end for t, a in q.answers)
 
 
-def fit_sentence_model(questions, hits, kw) -> answerable.Linear:
+def fit_sentence_model(questions, hits, kw) -> Linear:
     """P(sentence holds a gold answer) over every candidate sentence of the answerable questions."""
     rows, labels, groups = [], [], []
     for q in questions:
-        ranked = extractive.rank(hits[q.id], kw)
-        near = answerable.Neighbourhood(hits[q.id])
-        for s in answerable.score(asks.ask_of(q.question), ranked, near):
-            rows.append([s.features[n] for n in answerable.SENTENCE_FEATURES])
+        ranked = candidates.rank(hits[q.id], kw)
+        near = candidates.Neighbourhood(hits[q.id])
+        for s in select.score(ask_of(q.question), ranked, near):
+            rows.append([s.features[n] for n in SENTENCE_FEATURES])
             labels.append(_holds_gold(s.ranked.hit.sentence, q))
             groups.append(q.id)
     x, y = np.array(rows), np.array(labels, dtype=float)
-    model = logistic(answerable.SENTENCE_FEATURES, x, y)
+    model = logistic(SENTENCE_FEATURES, x, y)
     chance = np.array([model.probability(dict(zip(model.names, r, strict=True))) for r in x])
     top1 = top3 = 0
     for qid in dict.fromkeys(groups):
@@ -136,7 +155,7 @@ def fit_sentence_model(questions, hits, kw) -> answerable.Linear:
     return model
 
 
-def fit_keep_ratio(engine, questions, hits, kw) -> tuple[float, float]:
+def fit_keep_ratio(engine, questions, hits) -> tuple[float, float]:
     """The largest shares of the best sentence's chance a further sentence needs (and a neighbour
     of the best), that keep citation recall within RECALL_GIVEN of quoting the top MAX_SENTENCES:
     filler goes, answers stay."""
@@ -144,8 +163,8 @@ def fit_keep_ratio(engine, questions, hits, kw) -> tuple[float, float]:
     ratios = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
     for ratio in ratios:
         for beside in [r for r in ratios if r <= ratio]:
-            answerable.NEIGHBOUR_RATIO = beside
-            answers = [engine.compose(q.question, hits[q.id], keyword_weight=kw, keep_ratio=ratio) for q in questions]
+            engine.tuning = replace(engine.tuning, keep_ratio=ratio, neighbour_ratio=beside)
+            answers = [_answer(engine, q, hits[q.id]) for q in questions]
             m = evaluate.summarize(
                 evaluate.judge(q, a, engine.text_of) for q, a in zip(questions, answers, strict=True)
             )
@@ -157,20 +176,19 @@ def fit_keep_ratio(engine, questions, hits, kw) -> tuple[float, float]:
     floor = grid[(0.0, 0.0)]["citation_recall"] - RECALL_GIVEN
     ok = [key for key, m in grid.items() if m["citation_recall"] >= floor - 1e-9]
     ratio, beside = max(ok, key=lambda key: (grid[key]["citation_precision"], key))
-    answerable.NEIGHBOUR_RATIO = beside
     print(
         f"chosen: KEEP_RATIO {ratio}, NEIGHBOUR_RATIO {beside} (recall at least {floor:.3f}, then the best precision)"
     )
     return ratio, beside
 
 
-def fit_question_model(questions, answers, min_score) -> tuple[answerable.Linear, float]:
+def fit_question_model(questions, features, min_score) -> tuple[Linear, float]:
     """P(the chosen sentences answer the question), over all questions that pass the topical floor;
     the threshold refuses FALSE_ABSTENTION_BUDGET of the answerable ones among them."""
-    kept = [q for q in questions if _features(answers[q.id])["dense"] >= min_score]
-    rows = np.array([[_features(answers[q.id])[n] for n in answerable.QUESTION_FEATURES] for q in kept])
+    kept = [q for q in questions if features[q.id]["dense"] >= min_score]
+    rows = np.array([[features[q.id][n] for n in QUESTION_FEATURES] for q in kept])
     labels = np.array([q.answerable for q in kept], dtype=float)
-    model = logistic(answerable.QUESTION_FEATURES, rows, labels)
+    model = logistic(QUESTION_FEATURES, rows, labels)
     chances = np.array([model.probability(dict(zip(model.names, r, strict=True))) for r in rows])
     threshold = float(np.quantile(chances[labels == 1], FALSE_ABSTENTION_BUDGET))
     refused = float(np.mean(chances[labels == 0] < threshold))
@@ -178,12 +196,7 @@ def fit_question_model(questions, answers, min_score) -> tuple[answerable.Linear
     return model, threshold
 
 
-def _features(answer) -> dict[str, float]:
-    verdict = answer.trace.get("answerable")
-    return verdict["features"] if verdict else {n: 0.0 for n in answerable.QUESTION_FEATURES}
-
-
-def logistic(names, x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> answerable.Linear:
+def logistic(names, x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> Linear:
     """L2-regularised logistic regression on standardised features, by gradient descent."""
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     z = (x - mean) / scale
@@ -192,7 +205,7 @@ def logistic(names, x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int =
         p = 1 / (1 + np.exp(-(z @ w + b)))
         w -= 0.5 * (z.T @ (p - y) / len(y) + l2 * w)
         b -= 0.5 * float(np.mean(p - y))
-    return answerable.Linear(
+    return Linear(
         tuple(names),
         tuple(round(float(v), 4) for v in mean),
         tuple(round(float(v), 4) for v in scale),
@@ -204,8 +217,8 @@ def logistic(names, x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int =
 def fit_support(engine, answerable, hits) -> None:
     """Calibrate LLM-answer verification: a claim "question + gold answer" should be supported by
     the passage holding the gold answer, and not by the best-ranked passage that doesn't."""
-    from assistant.citations import Evidence
-    from assistant.verify import Claim, Passage, verify
+    from assistant.answering.cite import Evidence
+    from assistant.answering.claims import Claim, Passage, verify
     from index.chunking import sentences_of
 
     def score(claim, hit):

@@ -12,9 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant import evaluate, verify
+from assistant.answering import claims
 from assistant.config import LlmSettings, Settings
 from assistant.engine import Engine
+from assistant.evaluation import evaluate
 
 HERE = Path(__file__).resolve().parent / "squad2-small"
 HELD_OUT = "Computational_complexity_theory.txt"
@@ -38,7 +39,7 @@ def main() -> None:
         answer = engine.answer(q.question)
         seconds = time.perf_counter() - began
         verdict = evaluate.judge(q, answer, engine.text_of)
-        drafted = len(verify.parse(answer.trace["draft"])) if answer.trace.get("draft") else 0
+        drafted = len(claims.parse(answer.trace.draft.text)) if answer.trace.draft else 0
         rows.append((answer, verdict, seconds, drafted))
         print(f"{seconds:5.1f} s  {answer.mode:10}  {q.question[:70]}", flush=True)
     n = len(rows)

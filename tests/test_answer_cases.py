@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer_cases import Case, CaseError, load
+from assistant.testing.cases import Case, CaseError, load
 
 
 def write(tmp_path, text: str):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import answerable, prompts
-from assistant.answerable import Linear, Neighbourhood, Scored, Verdict, missing_names
-from assistant.asks import ask_of
-from assistant.extractive import Ranked
+from assistant import prompts
+from assistant.answering import select as answerable
+from assistant.answering.candidates import Neighbourhood, Ranked
+from assistant.answering.decide import Verdict
+from assistant.answering.question import ask_of
+from assistant.answering.select import Scored, missing_names
+from assistant.answering.tuning import Linear
 from index.chunking import Chunk
 from index.search import Hit, SentenceHit
 

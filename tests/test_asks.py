@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.asks import ask_of, holds_kind, names_of, speaker_of
+from assistant.answering.question import ask_of, holds_kind, names_of, speaker_of
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.citations import Evidence, merge, number, quoted_answer, verify
+from assistant.answering.cite import Evidence, merge, number, quoted_answer
+from assistant.answering.cite import check_quotes as verify
 
 TEXT = "Alpha one. Beta two.\n\nGamma three. Delta four."
 DOCS = {"a.txt": TEXT, "b.txt": "Other file here."}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Conversation, Turn, entities, is_follow_up
+from assistant.conversation.resolve import Conversation, Turn, entities, is_follow_up
 from assistant.types import Answer, Citation
 
 from data import BECK

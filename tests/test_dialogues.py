@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import evaluate
+from assistant.evaluation import evaluate
 
 from data import BECK, BUNDLED, REPO
 
@@ -40,7 +40,7 @@ def test_rules_resolve_follow_ups_in_the_dialogues(engine):
 
 
 def test_a_resolved_follow_up_shows_its_query_in_the_answer_json(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine)
     session.ask(BECK)

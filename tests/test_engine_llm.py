@@ -116,7 +116,7 @@ def test_nothing_supported_falls_back_to_quotes_and_says_so(engine, drafter):
 
 
 def test_a_drafter_failure_is_the_extractive_answer_with_the_reason(engine, drafter):
-    from assistant.llm import LlmError
+    from assistant.llm.drafter import LlmError
 
     answer = ask(engine, drafter, LlmError("the LLM server did not answer in time"))
     assert answer.mode == "extractive" and answer.llm_error == "the LLM server did not answer in time"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from assistant.evaluate import (
+from assistant.evaluation.evaluate import (
     GoldQuestion,
     answer_correct,
     citation_precise,

@@ -28,7 +28,7 @@ def test_our_retriever_in_llama_indexs_retriever_query_engine_gives_exact_offset
     from llama_index.core.llms import MockLLM
     from llama_index.core.query_engine import RetrieverQueryEngine
 
-    from assistant.llama_index import CitedRetriever
+    from assistant.integrations.llama_index import CitedRetriever
 
     query_engine = RetrieverQueryEngine.from_args(CitedRetriever(engine, k=3), llm=MockLLM())
     response = query_engine.query(BECK)
@@ -49,7 +49,7 @@ def test_our_retriever_in_llama_indexs_retriever_query_engine_gives_exact_offset
 def test_our_query_engine_returns_verified_quotes_and_says_when_it_abstains(engine):
     from llama_index.core.base.response.schema import Response, StreamingResponse
 
-    from assistant.llama_index import CitedQueryEngine
+    from assistant.integrations.llama_index import CitedQueryEngine
 
     query_engine = CitedQueryEngine(engine)
     response = query_engine.query(BECK)

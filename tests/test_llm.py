@@ -140,7 +140,7 @@ def test_chat_streams_the_draft_then_shows_the_verified_answer(tmp_path, llm):
 
 
 def test_eval_runs_in_llm_mode(engine, llm):
-    from assistant import evaluate
+    from assistant.evaluation import evaluate
 
     text = (engine.index.root / ARTICLE).read_text(encoding="utf-8")
     gold = ("Homeland Security", text.index("Homeland Security"))
@@ -177,7 +177,7 @@ def test_a_stream_that_repeats_itself_is_stopped(engine, llm):
 
 
 def test_a_follow_up_is_rewritten_by_the_model_and_searched_beside_the_rules(engine, llm):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine)
     llm.replies[:] = [("text", GOOD)]
@@ -202,7 +202,7 @@ def test_a_follow_up_is_rewritten_by_the_model_and_searched_beside_the_rules(eng
     ],
 )
 def test_a_failed_or_untrustworthy_rewrite_leaves_the_rules_alone(engine, llm, reply, why):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine)
     llm.replies[:] = [("text", GOOD)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import evaluate
+from assistant.evaluation import evaluate
 
 from data import REPO
 

@@ -117,7 +117,7 @@ def test_collecting_a_project_without_answer_files_loads_no_model(tmp_path):
         code = pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", sys.argv[1]])
         heavy = [m for m in ("sentence_transformers", "torch", "onnxruntime", "transformers", "chromadb", "index.embedding")
                  if m in sys.modules]
-        print("RESULT", code, "assistant.pytest_plugin" in sys.modules, heavy, round(time.perf_counter() - began, 2))
+        print("RESULT", code, "assistant.testing.plugin" in sys.modules, heavy, round(time.perf_counter() - began, 2))
         """
     )
     done = subprocess.run(

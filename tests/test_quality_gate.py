@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import evaluate
+from assistant.evaluation import evaluate
 from assistant.testing import assert_abstains, assert_cites
 
 from data import REPO

@@ -28,7 +28,7 @@ def engine(tmp_path_factory, embedder):
 
 
 def test_a_session_resolves_a_follow_up_answers_and_records_the_turn(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine)
     first = session.ask(BECK)
@@ -42,7 +42,7 @@ def test_a_session_resolves_a_follow_up_answers_and_records_the_turn(engine):
 
 
 def test_a_cancelled_question_is_not_part_of_the_conversation(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine)
     cancelled = threading.Event()
@@ -53,11 +53,11 @@ def test_a_cancelled_question_is_not_part_of_the_conversation(engine):
 
 def test_chat_and_slack_give_the_follow_up_the_same_answer_as_a_session(engine, tmp_path):
     """The terminal chat and the Slack responder both answer through a Session: same turns, same answers."""
-    from assistant.session import Session
-    from assistant.state import Job, State
+    from assistant.conversation.session import Session
     from assistant.types import Answer
     from bots.repl import Chat
     from bots.slack.listeners import Responder
+    from bots.state import Job, State
 
     expected = Session(engine)
     expected.ask(BECK)
@@ -84,7 +84,7 @@ def test_chat_and_slack_give_the_follow_up_the_same_answer_as_a_session(engine, 
 
 
 def test_why_shows_the_weights_and_reasons_the_engine_recorded(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
     from bots.repl import render_why
     from index.search import Weights
 
@@ -110,7 +110,7 @@ def test_why_shows_the_weights_and_reasons_the_engine_recorded(engine):
 
 
 def test_why_gives_the_abstention_threshold_as_the_reason(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
     from bots.repl import render_why
 
     turn = Session(engine).ask("Who won the 2020 World Series?")

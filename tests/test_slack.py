@@ -50,9 +50,10 @@ def make_corpus(root: Path) -> Path:
 class InProcessBot:
     """The Bolt app of `assistant slack`, built in this process; requests are dispatched to it directly."""
 
-    def __init__(self, root: Path, slack: FakeSlack, embedder, **settings):
+    def __init__(self, root: Path, slack: FakeSlack, embedder, state_url: str | None = None, **settings):
         from assistant.config import Settings
         from assistant.engine import Engine
+        from bots.settings import ServeSettings
         from bots.slack.app import create_app
         from bots.slack.config import SlackSettings
 
@@ -60,7 +61,9 @@ class InProcessBot:
         engine = Engine(Settings(corpus=make_corpus(root), data_dir=self.data, **settings), embedder=embedder)
         engine.sync()
         self.app = create_app(
-            engine, SlackSettings(api_url=slack.api_url, bot_token="xoxb-test", signing_secret=SECRET)
+            engine,
+            SlackSettings(api_url=slack.api_url, bot_token="xoxb-test", signing_secret=SECRET),
+            ServeSettings(state_url=state_url),
         )
 
     def send(self, body: str, content_type="application/json", ts=None, secret=SECRET, headers=None):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import spaces
+from bots import access
 from index.errors import Error
 
 from data import ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
@@ -45,10 +46,10 @@ def test_a_spaces_file_is_read_and_visibility_follows_it(tmp_path):
         ("handbook", "handbook", ("*",), ()),
         ("hr", "hr", ("C0HR",), ("U0LEAD",)),
     ]
-    assert spaces.visible(loaded, channel="C0GEN", user="U1", direct=False) == ["handbook"]
-    assert spaces.visible(loaded, channel="C0HR", user="U1", direct=False) == ["handbook", "hr"]
-    assert spaces.visible(loaded, channel="D1", user="U0LEAD", direct=True) == ["handbook", "hr"]
-    assert spaces.visible(loaded, channel="D2", user="U2", direct=True) == ["handbook"]
+    assert access.visible(loaded, channel="C0GEN", user="U1", direct=False) == ["handbook"]
+    assert access.visible(loaded, channel="C0HR", user="U1", direct=False) == ["handbook", "hr"]
+    assert access.visible(loaded, channel="D1", user="U0LEAD", direct=True) == ["handbook", "hr"]
+    assert access.visible(loaded, channel="D2", user="U2", direct=True) == ["handbook"]
     assert [s.name for s in spaces.pick(loaded, ["hr"])] == ["hr"]
     with pytest.raises(Error, match="no space named 'finance'"):
         spaces.pick(loaded, ["finance"])
@@ -131,7 +132,7 @@ def test_citations_name_their_space_and_are_checked_against_its_own_file(engine)
 
 @pytest.mark.slow
 def test_what_else_skips_what_was_quoted_in_a_space(engine):
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     session = Session(engine, ["handbook"])
     first = session.ask(BECK).answer

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from assistant.state import MAX_TURNS, Job, State, StateError
+from bots.state import MAX_TURNS, Job, State, StateError
 
 
 def race(n: int, make, act) -> list:
@@ -115,7 +115,7 @@ def test_feedback_is_listed_with_its_answer_and_filtered_by_time(state_url, tmp_
 def test_an_upgrade_keeps_every_row(state_url, monkeypatch):
     from sqlalchemy import inspect
 
-    from assistant import state as module
+    from bots import state as module
 
     state = State(state_url)
     state.accept(["k1"], Job("k1", {"question": "q"}), owner="r", conversation=("C1", "1.0"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.citations import Evidence
-from assistant.verify import Claim, Passage, overlap, parse, verify
+from assistant.answering.cite import Evidence
+from assistant.answering.claims import Claim, Passage, overlap, parse, verify
 from index.embedding import HashEmbedder
 
 HASH = HashEmbedder()

@@ -8,24 +8,29 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.engine import Engine
-from assistant.live import Watcher
-from assistant.state import Job, State
+from bots.live import Watcher
 from bots.progress import sync_with_progress
+from bots.settings import ServeSettings
 from bots.slack.config import SlackSettings
 from bots.slack.listeners import Responder, Steward, register
+from bots.state import Job, State
 from index.errors import Error
 
 log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def create_app(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> Any:
+def create_app(
+    engine: Engine, slack: SlackSettings, serve: ServeSettings | None = None, *, socket_mode: bool = False
+) -> Any:
     """A Bolt `App` wired to the engine and the shared state store; its Web API client talks to
     `slack.api_url`."""
-    return build(engine, slack, socket_mode=socket_mode)[0]
+    return build(engine, slack, serve or ServeSettings(), socket_mode=socket_mode)[0]
 
 
-def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) -> tuple[Any, Steward]:
+def build(
+    engine: Engine, slack: SlackSettings, serve: ServeSettings, *, socket_mode: bool = False
+) -> tuple[Any, Steward]:
     """The Bolt app, and the steward that, once started, renews this replica's leases and takes
     over what other replicas left unanswered."""
     from slack_bolt import App
@@ -43,13 +48,12 @@ def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) ->
         base_url=slack.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],
     )
-    settings = engine.settings
-    state = State(settings.state)
-    imported = state.import_feedback_log(settings.data_dir / "feedback.jsonl")
+    state = State(serve.state(engine.settings.data_dir))
+    imported = state.import_feedback_log(engine.settings.data_dir / "feedback.jsonl")
     if imported:
         log.info("moved %d feedback records from feedback.jsonl into the state store", imported)
     # Answers run side by side, at most this many at a time; one conversation stays in order.
-    workers = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="answer")
+    workers = ThreadPoolExecutor(max_workers=serve.workers, thread_name_prefix="answer")
     app = App(
         client=client,
         signing_secret=slack.signing_secret or None,
@@ -58,7 +62,7 @@ def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) ->
         process_before_response=False,  # ack at once; answer on Bolt's worker threads
         listener_executor=workers,
     )
-    responder = Responder(engine, state, lease=settings.state_lease)
+    responder = Responder(engine, state, lease=serve.state_lease)
     register(app, responder, slack.prompts)
 
     def take_over(job: Job) -> None:
@@ -68,15 +72,17 @@ def build(engine: Engine, slack: SlackSettings, *, socket_mode: bool = False) ->
     return app, Steward(responder, take_over)
 
 
-def run(settings: Settings, slack: SlackSettings, *, http: bool, port: int, host: str = "0.0.0.0") -> int:
+def run(
+    settings: Settings, slack: SlackSettings, serve: ServeSettings, *, http: bool, port: int, host: str = "0.0.0.0"
+) -> int:
     """Sync the index, load the model, then serve until interrupted."""
     engine = Engine(settings)
-    app, steward = build(engine, slack, socket_mode=not http)
+    app, steward = build(engine, slack, serve, socket_mode=not http)
     sync_with_progress(engine)
     engine.warm_up()
     steward.start()  # ready to answer: take over questions other replicas left unanswered
     # Follows the folder (and a shared store) while serving; answers never wait for it.
-    Watcher(engine, interval=settings.watch_interval, watch_folder=settings.watch).start()
+    Watcher(engine, interval=serve.watch_interval, watch_folder=serve.watch).start()
     if http:
         import uvicorn
         from slack_bolt.adapter.asgi import SlackRequestHandler

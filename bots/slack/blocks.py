@@ -99,7 +99,7 @@ def stream_pieces(markdown: str) -> list[str]:
 
 def where(c: Citation, link: Linker | None = None) -> str:
     """A citation's file and offsets in mrkdwn: code-styled, or a link to its page."""
-    place = escape(c.path.replace("`", "'")) + f":{c.start}-{c.end}" + (f", page {c.page}" if c.page else "")
+    place = escape(c.location.replace("`", "'")) + (f", page {c.page}" if c.page else "")
     url = link(c) if link else None
     if url:
         # `|` and `>` would end Slack's <url|text>; a URL never needs them unescaped.

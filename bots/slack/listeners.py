@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from assistant import spaces
-from assistant.conversation import Turn
+from assistant.conversation.resolve import Turn
+from assistant.conversation.session import Session
 from assistant.engine import Engine
-from assistant.llm import OnStage, OnToken
-from assistant.session import Session
-from assistant.state import Job, State
+from assistant.llm.drafter import OnStage, OnToken
+from bots import access
 from bots.slack.blocks import answer_message, draft_text, escape
 from bots.slack.stream import Progress, finish_stream, quietly, start_stream, stop_stream
+from bots.state import Job, State
 from index.errors import Error, one_line
 from index.text import short
 
@@ -129,7 +129,7 @@ class Responder:
         """The spaces a question asked here may search (None: the one corpus, no spaces file)."""
         if not self.engine.named:
             return None
-        return spaces.visible(self.engine.spaces, channel=channel, user=user, direct=direct)
+        return access.visible(self.engine.spaces, channel=channel, user=user, direct=direct)
 
     def visible_for(self, payload: dict[str, Any]) -> list[str] | None:
         """The spaces the payload's question may search, from where and by whom it was asked."""

@@ -1,6 +1,6 @@
 """Use it from llama-index: our retrieval as a retriever, our verified answers as a query engine.
 
-    from assistant.llama_index import CitedQueryEngine
+    from assistant.integrations.llama_index import CitedQueryEngine
     response = CitedQueryEngine(Settings(corpus="handbook")).query("How much leave do I get?")
     response.source_nodes[0].node.text  # the exact quote; metadata: source, start, end, page
 
@@ -124,7 +124,7 @@ def citation_node(c: Citation) -> NodeWithScore:
     metadata: dict[str, Any] = {"n": c.n, "source": c.source, "start": c.start, "end": c.end, "page": c.page}
     if c.space is not None:
         metadata["space"] = c.space
-    return _node(f"{c.path}:{c.start}-{c.end}", c.quote, metadata, c.score)
+    return _node(c.location, c.quote, metadata, c.score)
 
 
 def _node(id_: str, text: str, metadata: dict[str, Any], score: float) -> NodeWithScore:

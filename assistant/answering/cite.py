@@ -1,7 +1,9 @@
-"""Citations: verify evidence against its source, merge neighbours, number, and mark the text.
+"""Stage 6, citing: the decision's evidence checked against its source, merged, numbered, and
+written into the extractive answer (or an abstention, with related passages for a near miss).
 
-Pure functions over plain data: a citation reaches the user only if its quote is
-exactly `text_of(source)[start:end]` now, so a stale index can't cite the wrong words.
+Pure functions over plain data: a citation reaches the user only if its quote is exactly
+`text_of(source)[start:end]` now, so a stale index can't cite the wrong words; evidence
+whose every quote went stale leaves nothing to answer with, and the answer says so.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.types import Citation
+from assistant import prompts
+from assistant.answering.decide import Decision
+from assistant.answering.question import Ask
+from assistant.answering.select import Scored, Selection
+from assistant.prompts import NOT_COVERED
+from assistant.types import Answer, Citation, SourceSpan
+
+TextOf = Callable[[str], str | None]
 
 # Spans this close (whitespace only between them) are one passage, cited once.
 MAX_MERGE_GAP = 3
@@ -33,7 +42,41 @@ def quote_matches(text: str | None, start: int, end: int, quote: str) -> bool:
     return text is not None and 0 <= start < end <= len(text) and text[start:end] == quote
 
 
-def verify(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -> tuple[list[Evidence], list[Evidence]]:
+@dataclass(frozen=True)
+class Cited:
+    """The extractive answer, the spans of chosen sentences whose quote no longer matches the
+    file, and the ids of the sentences quoted."""
+
+    answer: Answer
+    stale: frozenset[SourceSpan]
+    quoted: frozenset[str]
+
+
+def cite(question: str, ask: Ask, decision: Decision, selection: Selection, text_of: TextOf) -> Cited:
+    """The citing stage."""
+    quoted = selection.chosen if decision.answers else []
+    valid, invalid = check_quotes(as_evidence(quoted), text_of)
+    stale = frozenset((e.source, e.start, e.end) for e in invalid)
+    ids = frozenset(s.id for s in quoted)
+    if decision.kind == "near_miss" and decision.verdict is not None:
+        related = number(merge(check_quotes(as_evidence(selection.pool), text_of)[0], text_of))
+        if related:
+            text = prompts.missing(ask, decision.verdict, " ".join(c.quote for c in related))
+            return Cited(Answer(question, text, abstained=True, related=tuple(related)), stale, ids)
+    if not valid:
+        return Cited(Answer(question, NOT_COVERED, abstained=True), stale, ids)
+    cites = number(merge(valid, text_of))
+    return Cited(Answer(question, quoted_answer(cites), tuple(cites)), stale, ids)
+
+
+def as_evidence(chosen: Sequence[Scored]) -> list[Evidence]:
+    return [
+        Evidence(s.hit.sentence.source, s.hit.sentence.start, s.hit.sentence.end, s.hit.sentence.text, s.score, s.page)
+        for s in (c.ranked for c in chosen)
+    ]
+
+
+def check_quotes(evidence: Sequence[Evidence], text_of: TextOf) -> tuple[list[Evidence], list[Evidence]]:
     """Split into (valid, invalid): valid means the quote is exactly the source's text at its offsets."""
     valid: list[Evidence] = []
     invalid: list[Evidence] = []
@@ -42,7 +85,7 @@ def verify(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -
     return valid, invalid
 
 
-def merge(evidence: Sequence[Evidence], text_of: Callable[[str], str | None]) -> list[Evidence]:
+def merge(evidence: Sequence[Evidence], text_of: TextOf) -> list[Evidence]:
     """Join spans of one source that overlap or touch across whitespace (on the same page, so a
     citation names one page); keep best-first order of groups."""
     by_source: dict[str, list[Evidence]] = {}

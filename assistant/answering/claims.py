@@ -1,4 +1,4 @@
-"""Verify a generated answer against its sources, sentence by sentence.
+"""Verify an LLM's draft against its sources, claim by claim (used by the draft stage).
 
 Pure post-processing: parse the [n] markers (and the other forms models write), drop
 numbers that name no source, score
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.citations import Evidence
+from assistant.answering.cite import Evidence
 from index.sentences import ends_with_title
 from index.text import WORD, content_words, stem
 

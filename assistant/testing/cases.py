@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 import yaml
 
-from assistant import testing
+from assistant.testing import asserts
+from assistant.testing.engines import LLM_MARKER, configured_corpus, engine_for
 from index.text import short
 
 CASE_KEYS = ("question", "cites", "not_cites", "abstains", "after", "mode")
@@ -152,8 +153,6 @@ class AnswersFile(pytest.File):
             corpus, cases = load(self.path)
         except CaseError as exc:
             raise self.CollectError(str(exc)) from exc
-        from assistant.pytest_plugin import LLM_MARKER
-
         for n, case in enumerate(cases, 1):
             item = AnswerCase.from_parent(self, name=f"{n}: {short(case.question, 60)}", case=case, corpus=corpus)
             if case.mode == "llm":
@@ -170,8 +169,7 @@ class AnswerCase(pytest.Item):
         self.corpus = corpus
 
     def runtest(self) -> None:
-        from assistant.pytest_plugin import configured_corpus, engine_for
-        from assistant.session import Session
+        from assistant.conversation.session import Session
 
         corpus = self.corpus or configured_corpus(self.config)
         if corpus is None:
@@ -181,13 +179,13 @@ class AnswerCase(pytest.Item):
             session.ask(earlier)
         answer = session.ask(self.case.question).answer
         for criteria in self.case.cites:
-            testing.assert_cites(answer, **criteria)
+            asserts.assert_cites(answer, **criteria)
         for criteria in self.case.not_cites:
-            testing.assert_not_cites(answer, **criteria)
+            asserts.assert_not_cites(answer, **criteria)
         if self.case.abstains is True:
-            testing.assert_abstains(answer)
+            asserts.assert_abstains(answer)
         elif self.case.abstains is False:
-            testing.assert_answers(answer)
+            asserts.assert_answers(answer)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The assertion's own message (question, answer, citations against what was expected), not a traceback."""

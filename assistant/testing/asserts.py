@@ -59,7 +59,7 @@ def describe(answer: Answer) -> str:
         lines.append("  cited:")
     for c in answer.citations:
         page = f" (page {c.page})" if c.page is not None else ""
-        lines.append(f"    [{c.n}] {c.path}:{c.start}-{c.end}{page} {short(' '.join(c.quote.split()), QUOTE_CHARS)!r}")
+        lines.append(f"    [{c.n}] {c.location}{page} {short(' '.join(c.quote.split()), QUOTE_CHARS)!r}")
     return "\n".join(lines)
 
 

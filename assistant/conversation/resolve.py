@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.asks import speaker_of
+from assistant.answering.question import speaker_of
 from assistant.types import Answer
 from index.text import STOPWORDS, WORD, words
 

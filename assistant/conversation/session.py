@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
-from assistant.conversation import Conversation, Turn, terms
-from assistant.engine import Engine, is_refusal
-from assistant.llm import LlmError, OnStage, OnToken
+from assistant.answering.draft import is_refusal
+from assistant.conversation.resolve import Conversation, Turn, terms
+from assistant.engine import Engine
+from assistant.llm.drafter import LlmError, OnStage, OnToken
+from assistant.trace import Rewrite
 
 
 class Session:
@@ -43,9 +44,9 @@ class Session:
         unless `cancelled` was set meanwhile (the asker gave up, so it isn't part of the conversation)."""
         with self._lock:
             resolved = self.conversation.resolve(question)
-            rewrite = self._rewrite(question) if self.engine.rewriter and self.conversation.turns else {}
-            if rewrite.get("accepted"):
-                resolved = replace(resolved, rewrite=rewrite["text"])
+            rewrite = self._rewrite(question) if self.engine.rewriter and self.conversation.turns else None
+            if rewrite and rewrite.accepted:
+                resolved = replace(resolved, rewrite=rewrite.text)
             answer = self.engine.answer(
                 question,
                 query=resolved.query,
@@ -57,7 +58,7 @@ class Session:
                 on_stage=on_stage,
             )
             if rewrite:
-                answer.trace["rewrite"] = rewrite
+                answer = replace(answer, trace=replace(answer.trace, rewrite=rewrite))
             turn = Turn(resolved, answer)
             if cancelled is None or not cancelled.is_set():
                 self.conversation.add(turn)
@@ -70,7 +71,7 @@ class Session:
         other.conversation.turns = list(self.conversation.turns)
         return other
 
-    def _rewrite(self, question: str) -> dict[str, Any]:
+    def _rewrite(self, question: str) -> Rewrite:
         """The LLM's standalone version of a follow-up, checked before it is used: what it
         said, whether it was accepted, and why not. A failure leaves the rules alone."""
         assert self.engine.rewriter is not None
@@ -78,9 +79,9 @@ class Session:
         try:
             text = self.engine.rewriter.rewrite(history, question)
         except LlmError as exc:
-            return {"text": "", "accepted": False, "why": str(exc)}
+            return Rewrite("", False, str(exc))
         why = rewrite_problem(question, text, history)
-        return {"text": text.strip(), "accepted": not why, "why": why}
+        return Rewrite(text.strip(), not why, why)
 
     def reset(self) -> None:
         """Forget the conversation."""

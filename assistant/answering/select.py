@@ -1,13 +1,13 @@
-"""Which retrieved sentences carry the answer, and whether any of them does.
+"""Stage 4, selection: the one place that orders the candidates and chooses the sentences to
+quote.
 
-Two small fitted logistic models (eval/fit.py, on the Normans questions only):
-- per sentence, the chance it holds the answer, from its similarity, keywords, its
-  neighbours, whether it has the kind of answer the question asks for and the question's
-  names and focus words;
-- per question, whether the chosen sentences answer it at all, from the best similarity
-  and the question's names and numbers that the evidence lacks.
-One rule sits beside them: a question that asks for a number, a date, a length of time,
-a place or a person is not answered by sentences that hold none near its names.
+Each allowed candidate gets its chance of holding the answer (a fitted logistic model over
+its similarity, keywords, neighbours, whether it has the kind of answer the question asks
+for, the question's names and focus words). Then, in this order: sentences by the person
+whose words are asked for and sentences naming the subject of "who is X" go first; among a
+speaker's own sentences, those closest to the topic asked about; a sentence that lacks fewer
+of the question's names leads. The best few are the pool; the chosen are the best and those
+close to it (a neighbour of the best needs less).
 """
 
 from __future__ import annotations
@@ -15,53 +15,18 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from assistant.asks import WANTED, Ask, holds_kind
-from assistant.extractive import Ranked
-from index.search import Hit
+import numpy as np
+
+from assistant.answering.candidates import Candidates, Neighbourhood, Ranked
+from assistant.answering.question import WANTED, Ask, holds_kind, topic_of
+from assistant.answering.tuning import TUNING, Linear, Tuning
+from index import speakers
 from index.text import WORD, content_words, stem
 
-
-@dataclass(frozen=True)
-class Linear:
-    """A logistic model over named features, standardised by `mean` and `scale`."""
-
-    names: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
-
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(
-            w * (features[n] - m) / s
-            for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights, strict=True)
-        )
-        return 1.0 / (1.0 + math.exp(-z))
-
-
-SENTENCE_FEATURES = ("dense", "keyword", "gap", "neighbour", "kind", "names", "focus", "length")
-QUESTION_FEATURES = ("dense", "missing_names", "kind_missing")
-# Fitted by eval/fit.py on the Normans questions (see its output in the README).
-SENTENCE_MODEL = Linear(
-    names=("dense", "keyword", "gap", "neighbour", "kind", "names", "focus", "length"),
-    mean=(0.289, 0.1371, 0.3058, 0.3487, 0.6296, 0.252, 0.0715, 0.5652),
-    scale=(0.1602, 0.2501, 0.1613, 0.1636, 0.3806, 0.4066, 0.16, 0.2381),
-    weights=(-0.0844, 0.9128, -0.8646, 0.1599, 0.4225, 0.0131, 0.3244, 0.0871),
-    bias=-5.4081,
-)
-QUESTION_MODEL = Linear(
-    names=("dense", "missing_names", "kind_missing"),
-    mean=(0.5904, 0.1295, 0.0725),
-    scale=(0.1129, 0.3653, 0.2594),
-    weights=(0.1209, -0.8134, -0.0388),
-    bias=-0.187,
-)
-ANSWERABLE_THRESHOLD = 0.477  # below this the chosen sentences don't answer (fitted, 4 % of answerable Normans)
-KEEP_RATIO = 0.5  # a further sentence is quoted if its chance is at least this share of the best's
-NEIGHBOUR_RATIO = 0.1  # ... or this share, when it is next to the best
+Similarity = Callable[[list[str], list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -78,36 +43,40 @@ class Scored:
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """Whether the chosen sentences answer the question, and if not what they lack."""
+class Selection:
+    """Every allowed candidate in its final order (`scored`), the best `max_sentences` of them
+    (`pool`), and those chosen to be quoted, best first."""
 
-    answerable: bool
-    probability: float
-    features: dict[str, float]
-    missing_names: tuple[str, ...] = ()
-    missing_kind: str = ""  # a key of asks.WANTED when no sentence holds what the question asks for
+    scored: list[Scored]
+    pool: list[Scored]
+    chosen: list[Scored]
+    keep_ratio: float
 
 
-class Neighbourhood:
-    """Which candidate sentences are next to each other in the retrieved chunks."""
-
-    def __init__(self, hits: Sequence[Hit]):
-        self.next_to: dict[str, set[str]] = {}
-        self.text: dict[str, str] = {}
-        for h in hits:
-            ids = [sh.sentence.id for sh in h.sentences]
-            for i, sh in enumerate(h.sentences):
-                self.text[sh.sentence.id] = sh.sentence.text
-                self.next_to.setdefault(sh.sentence.id, set()).update(ids[max(0, i - 1) : i] + ids[i + 1 : i + 2])
-
-    def context(self, sid: str) -> str:
-        """The sentence with its neighbours."""
-        return " ".join([self.text.get(sid, "")] + [self.text[n] for n in sorted(self.next_to.get(sid, ()))])
+def select(
+    ask: Ask,
+    candidates: Candidates,
+    similarity: Similarity,
+    *,
+    max_sentences: int,
+    tuning: Tuning = TUNING,
+    keep_ratio: float | None = None,
+) -> Selection:
+    """The selection stage."""
+    keep_ratio = tuning.keep_ratio if keep_ratio is None else keep_ratio
+    near = candidates.near
+    scored = score(ask, candidates.allowed, near, tuning.sentence_model)
+    scored = naming_first(ask, _by_topic(ask, _prefer(ask, scored), similarity), near, max_sentences)
+    pool = scored[:max_sentences]
+    chosen = choose(pool, near, max_sentences, keep_ratio, tuning.neighbour_ratio)
+    if ask.speaker and any(by(ask, s) for s in chosen):
+        chosen = [s for s in chosen if by(ask, s)]  # their words, not the narration beside them
+    return Selection(scored, pool, chosen, keep_ratio)
 
 
 def score(ask: Ask, ranked: Sequence[Ranked], near: Neighbourhood, model: Linear | None = None) -> list[Scored]:
     """Every candidate with its chance of holding the answer, best first."""
-    model = model or SENTENCE_MODEL
+    model = model or TUNING.sentence_model
     if not ranked:
         return []
     dense = {r.hit.sentence.id: r.hit.dense for r in ranked}
@@ -143,8 +112,8 @@ def choose(
 ) -> list[Scored]:
     """The best sentence, and those of the next best whose chance is close to it, or a little
     less close when they continue it (a neighbour quoted with it reads as one passage)."""
-    ratio = KEEP_RATIO if ratio is None else ratio
-    neighbour_ratio = NEIGHBOUR_RATIO if neighbour_ratio is None else neighbour_ratio
+    ratio = TUNING.keep_ratio if ratio is None else ratio
+    neighbour_ratio = TUNING.neighbour_ratio if neighbour_ratio is None else neighbour_ratio
     if not scored:
         return []
     best = scored[0]
@@ -169,38 +138,36 @@ def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int)
     return [top[best], *[s for s in scored if s is not top[best]]]
 
 
-def check(
-    ask: Ask,
-    pool: Sequence[Scored],
-    chosen: Sequence[Scored],
-    near: Neighbourhood,
-    model: Linear | None = None,
-    threshold: float | None = None,
-) -> Verdict:
-    """Do the `chosen` sentences answer `ask`? `pool` is every sentence that could have been quoted."""
-    model = model or QUESTION_MODEL
-    threshold = ANSWERABLE_THRESHOLD if threshold is None else threshold
-    context = " ".join(near.context(s.id) for s in chosen)
-    quoted = " ".join(s.ranked.hit.sentence.text for s in chosen)
-    missing = tuple(missing_names(ask.names, context, quoted))
-    kind_missing = ask.kind in WANTED and not any(
-        holds_kind(ask.kind, s.ranked.hit.sentence.text, ask.question)
-        and not missing_names(ask.names, near.context(s.id), s.ranked.hit.sentence.text)
-        for s in pool
-    )
-    features = {
-        "dense": chosen[0].ranked.hit.dense if chosen else 0.0,
-        "missing_names": float(min(len(missing), 3)),
-        "kind_missing": float(kind_missing),
-    }
-    p = model.probability(features)
-    return Verdict(
-        p >= threshold and not kind_missing,
-        p,
-        features,
-        missing,
-        ask.kind if kind_missing else "",
-    )
+def _prefer(ask: Ask, scored: list[Scored]) -> list[Scored]:
+    """Sentences by the person whose words are asked for, and sentences naming the subject of
+    "who is X", ahead of the rest (each group best first)."""
+    return sorted(scored, key=lambda s: not (by(ask, s) or names_subject(ask, s)))
+
+
+def _by_topic(ask: Ask, scored: list[Scored], similarity: Similarity) -> list[Scored]:
+    """For "what did X say about Y", X's sentences in order of how close they are to Y: the
+    name matches only the sentence that attributes the quote, not the words quoted."""
+    theirs = [s for s in scored if by(ask, s)]
+    topic = topic_of(ask)
+    if len(theirs) < 2 or not topic:
+        return scored
+    closeness = similarity([topic], [s.ranked.hit.sentence.text for s in theirs])[0]
+    ordered = [s for _, s in sorted(zip(closeness, theirs, strict=True), key=lambda x: -x[0])]
+    return ordered + [s for s in scored if not by(ask, s)]
+
+
+def by(ask: Ask, s: Scored) -> bool:
+    """The sentence is a quotation of the person whose words the question asks for."""
+    return bool(ask.speaker) and speakers.matches(ask.speaker or "", s.ranked.hit.sentence.speaker)
+
+
+def names_subject(ask: Ask, s: Scored) -> bool:
+    """A "who/what is X" question whose X is a name (capitalised) written out in this sentence:
+    an exact match of a name is strong evidence even when the short question's cosine is low."""
+    subject = ask.subject
+    if not subject or not any(w[:1].isupper() for w in subject.split()):
+        return False
+    return subject.lower() in s.ranked.hit.sentence.text.lower()
 
 
 def missing_names(names: Sequence[str], context: str, quoted: str) -> list[str]:

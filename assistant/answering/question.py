@@ -1,9 +1,9 @@
-"""What a question asks for: the kind of answer its form expects, its names, and its focus words.
+"""Stage 1, the question: what it asks for (the kind of answer its form expects, its names,
+focus words, whose words), and whether it can be asked at all.
 
 Pure string work, no models: "how many" wants a number, "when" a date or time, "who" a
-person or organisation. The answerability check (`assistant.answerable`) tests evidence
-against this, so "How long has X been chief?" is not answered by a sentence about X
-that gives no length of time.
+person or organisation. Selecting and deciding test evidence against this, so "How long
+has X been chief?" is not answered by a sentence about X that gives no length of time.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.prompts import MAX_QUESTION_CHARS
 from index.text import STOPWORDS, WORD, content_words, stem
 
 # Checked in order: the first pattern found (anywhere in the question) sets the kind.
@@ -104,6 +105,37 @@ class Ask:
     focus: tuple[str, ...]
     subject: str | None = None
     speaker: str | None = None  # whose words are asked for ("the Sheriff's Department")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as asked (`text`), as the engine reads it (`ask`: a follow-up written out), and
+    why it can't be asked ("" if it can)."""
+
+    text: str
+    ask: Ask
+    problem: str = ""
+
+
+def read(question: str, understood: str | None = None) -> Question:
+    """The question stage: `question` as asked, read as `understood` when a conversation wrote it out."""
+    text = question.strip()
+    problem = question_problem(text)
+    # Not read at all when it can't be asked (a pasted document is no question to parse).
+    return Question(text, ask_of("" if problem else understood or text), problem)
+
+
+def question_problem(question: str) -> str:
+    """Why `question` can't be asked ("" if it can): empty, too long, or with control characters."""
+    if not question.strip():
+        return "the question is empty"
+    if len(question) > MAX_QUESTION_CHARS:
+        return f"the question is too long ({len(question):,} characters; at most {MAX_QUESTION_CHARS:,})"
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in question):
+        return "the question contains control characters (a NUL byte?)"
+    if not any(ch.isalnum() for ch in question):
+        return "the question has no words"
+    return ""
 
 
 def ask_of(question: str) -> Ask:

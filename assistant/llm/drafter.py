@@ -1,6 +1,6 @@
 """The LLM drafter and rewriter: any OpenAI-compatible chat server, through llama-index's OpenAILike.
 
-It only drafts (and rewrites follow-ups into standalone questions); assistant.verify
+It only drafts (and rewrites follow-ups into standalone questions); the draft stage (assistant.answering.draft)
 decides what of a draft reaches the user, and a rewrite only adds a query. Every
 failure (unreachable, HTTP error, timeout, a reply that isn't a chat completion)
 becomes one `LlmError` with a one-line reason.

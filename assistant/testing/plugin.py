@@ -6,8 +6,8 @@ nothing heavy: the engine (and its model) loads on first use by a test. It bring
 - the fixtures `assistant_engine` (one engine per session, over the corpus named by the ini
   option `assistant_corpus` or `--assistant-corpus`, synced once) and `ask(question) -> Answer`;
 - answer cases without Python: every `*.answers.yml` / `*.answers.yaml` in the test paths
-  is collected, one test per case (see `assistant.answer_cases`);
-- assertion rewriting for `assistant.testing` (`assert_cites`, `assert_abstains`, …).
+  is collected, one test per case (see `assistant.testing.cases`);
+- assertion rewriting for `assistant.testing.asserts` (`assert_cites`, `assert_abstains`, …).
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ if TYPE_CHECKING:
     from assistant.engine import Engine
     from assistant.types import Answer
 
-pytest.register_assert_rewrite("assistant.testing")
+pytest.register_assert_rewrite("assistant.testing.asserts")
 
-CORPUS_OPTION = "assistant_corpus"
-LLM_MARKER = "assistant_llm"
-_ENGINES = pytest.StashKey[dict[Path, "Engine"]]()
+from assistant.testing.engines import CORPUS_OPTION, ENGINES, LLM_MARKER, configured_corpus, engine_for  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -37,12 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{LLM_MARKER}: runs only when an LLM is configured (ASSISTANT_LLM_BASE_URL)")
-    config.stash[_ENGINES] = {}
+    config.stash[ENGINES] = {}
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.name.endswith((".answers.yml", ".answers.yaml")):
-        from assistant.answer_cases import AnswersFile
+        from assistant.testing.cases import AnswersFile
 
         return AnswersFile.from_parent(parent, path=file_path)
     return None
@@ -51,32 +49,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker(LLM_MARKER) and not _llm_configured():
         pytest.skip("needs an LLM: set ASSISTANT_LLM_BASE_URL")
-
-
-def configured_corpus(config: pytest.Config) -> Path | None:
-    """The corpus from `--assistant-corpus` (relative to where pytest runs) or the ini option
-    (relative to the ini file)."""
-    option = config.getoption("--assistant-corpus")
-    if option:
-        return Path(option).resolve()
-    value = str(config.getini(CORPUS_OPTION) or "")
-    if not value:
-        return None
-    base = config.inipath.parent if config.inipath else config.rootpath
-    return (base / value).resolve()
-
-
-def engine_for(config: pytest.Config, corpus: Path) -> Engine:
-    """One engine per corpus for the whole session, synced the first time it is asked for."""
-    engines = config.stash[_ENGINES]
-    if corpus not in engines:
-        from assistant.config import Settings
-        from assistant.engine import Engine
-
-        engine = Engine(Settings(corpus=corpus))
-        engine.sync(wait=True)
-        engines[corpus] = engine
-    return engines[corpus]
 
 
 @pytest.fixture(scope="session")

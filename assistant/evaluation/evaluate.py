@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.citations import quote_matches
+from assistant.answering.cite import quote_matches
 from assistant.types import Answer
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ def run(
         verdict = judge(q, answer, text_of)
         verdicts.append(verdict)
         records.append(
-            {**answer.to_json(), "gold": [t for t, _ in q.answers], "verdict": verdict, "trace": answer.trace}
+            {**answer.to_json(), "gold": [t for t, _ in q.answers], "verdict": verdict, "trace": dict(answer.trace)}
         )
         if on_done:
             on_done()
@@ -323,7 +323,7 @@ class ScriptedRewriter:
 def run_dialogues(engine: Engine, dialogues: Sequence[Dialogue], *, alone: bool = False) -> dict[str, float]:
     """Citation hit per turn (a citation shares text with the turn's gold evidence): "turn N" for
     each position and "all". `alone` asks every question with no conversation, as a baseline."""
-    from assistant.session import Session
+    from assistant.conversation.session import Session
 
     hits: dict[int, list[bool]] = {}
     for d in dialogues:

@@ -1,0 +1,1 @@
+"""Measuring answers against gold questions: retrieval, correctness, citations and abstention."""
