@@ -56,7 +56,7 @@ def test_chat_and_slack_give_the_follow_up_the_same_answer_as_a_session(engine, 
     from assistant.conversation.session import Session
     from assistant.types import Answer
     from bots.repl import Chat
-    from bots.slack.listeners import Responder
+    from bots.slack.responder import Responder
     from bots.state import Job, State
 
     expected = Session(engine)

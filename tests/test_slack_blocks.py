@@ -83,7 +83,7 @@ def test_split_does_not_cut_inside_an_escape():
 
 
 def test_the_pacer_spaces_posts_one_second_apart_per_channel():
-    from bots.slack.listeners import Pacer
+    from bots.slack.delivery import Pacer
 
     now = [100.0]
     slept: list[float] = []

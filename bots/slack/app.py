@@ -12,7 +12,9 @@ from bots.live import Watcher
 from bots.progress import sync_with_progress
 from bots.settings import ServeSettings
 from bots.slack.config import SlackSettings
-from bots.slack.listeners import Responder, Steward, register
+from bots.slack.jobs import Steward
+from bots.slack.listeners import register
+from bots.slack.responder import Responder
 from bots.state import Job, State
 from index.errors import Error
 
@@ -66,10 +68,10 @@ def build(
     register(app, responder, slack.prompts)
 
     def take_over(job: Job) -> None:
-        responder.hold(job.id)
+        responder.jobs.hold(job.id)
         workers.submit(responder.work, job, client)
 
-    return app, Steward(responder, take_over)
+    return app, Steward(responder.jobs, take_over)
 
 
 def run(
