@@ -5,7 +5,7 @@ It owns the spaces, their indexes and the models; answering itself is the stages
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -218,13 +218,23 @@ class Engine:
         return np.asarray(vectors[: len(claims)] @ vectors[len(claims) :].T)
 
 
-def make_embedder(settings: Settings) -> Embedder:
-    """The configured embedder; both backends give the same fp32 vectors, so they share an index
-    (int8 ones have an index of their own)."""
-    if settings.embedding_backend == "torch":
-        return SentenceTransformerEmbedder(settings.embedding_model)
+def _onnx(settings: Settings) -> Embedder:
     return OnnxEmbedder(
         settings.embedding_model,
         cache_dir=settings.model_dir or settings.data_dir / "models",
         precision=settings.embedding_precision,
     )
+
+
+def _torch(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedding_model)
+
+
+# Embedding backends by the name ASSISTANT_EMBEDDING_BACKEND gives; both give the same fp32
+# vectors, so they share an index (int8 ones have an index of their own).
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {"onnx": _onnx, "torch": _torch}
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder."""
+    return EMBEDDERS[settings.embedding_backend](settings)
