@@ -65,8 +65,10 @@ def select(
     """The selection stage."""
     keep_ratio = tuning.keep_ratio if keep_ratio is None else keep_ratio
     near = candidates.near
-    scored = score(ask, candidates.allowed, near, tuning.sentence_model)
-    scored = naming_first(ask, _by_topic(ask, _prefer(ask, scored), similarity), near, max_sentences)
+    scored = score(ask, candidates.allowed, near, tuning.sentence_model)  # best chance first
+    scored = _prefer(ask, scored)  # the speaker's own words, or the subject named, first
+    scored = _by_topic(ask, scored, similarity)  # the speaker's sentences by closeness to the topic
+    scored = naming_first(ask, scored, near, max_sentences)  # fewer of the question's names missing leads
     pool = scored[:max_sentences]
     chosen = choose(pool, near, max_sentences, keep_ratio, tuning.neighbour_ratio)
     if ask.speaker and any(by(ask, s) for s in chosen):
