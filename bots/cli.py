@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from assistant.config import Settings
     from assistant.engine import Engine
+    from assistant.evaluation.evaluate import GoldQuestion
     from assistant.spaces import Space
     from assistant.types import Answer
     from bots.settings import ServeSettings
@@ -73,8 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=_since, metavar="DATE", help="only clicks from this date on (YYYY-MM-DD or ISO time, UTC)"
     )
 
-    ev = sub.add_parser("eval", parents=[corpus, picked], help="score answers against gold questions (JSONL)")
-    ev.add_argument("questions", type=Path, help="JSONL of {id, question, doc, answerable, answers:[{text, start}]}")
+    ev = sub.add_parser("eval", parents=[corpus, picked], help="score answers against gold questions")
+    ev.add_argument(
+        "questions",
+        type=Path,
+        help="JSONL of {id, question, doc, answerable, answers:[{text, start}]} (answered from --corpus); or a "
+        "domain folder (questions.jsonl beside corpus/), or a folder of them: one row per domain and one for all",
+    )
+    ev.add_argument("--split", choices=["fit", "check"], help="only the questions of this split (their `split` field)")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.add_argument("--report", type=Path, help="write one JSON record per question here, for error analysis")
     ev.add_argument("--limit", type=int, help="only the first N questions")
@@ -85,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="METRIC=VALUE",
-            help=f"fail (exit 1) unless METRIC over all questions is {word} VALUE, e.g. correctness=0.8 (repeatable)",
+            help=f"fail (exit 1) unless METRIC over all questions (with domains: in every domain that has "
+            f"questions of its kind, and over all) is {word} VALUE, e.g. correctness=0.8 (repeatable)",
         )
     return parser
 
@@ -188,6 +196,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _spaces(settings)
     if args.command == "feedback":
         return _feedback(args, settings)
+    if args.command == "eval" and args.questions.is_dir():
+        return _eval_domains(args, settings)
     engine = Engine(settings, spaces=_picked(settings, getattr(args, "space", [])))
     if args.command == "chat":
         from bots.repl import run_chat
@@ -313,7 +323,7 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
     from assistant.evaluation import evaluate
     from bots.progress import progress_bar
 
-    questions = evaluate.load_questions(args.questions)[: args.limit]
+    questions = _chosen(evaluate.load_questions(args.questions), args)
     began = time.perf_counter()
     with progress_bar("questions", len(questions)) as advance:
         groups, records = evaluate.run(engine, questions, on_done=advance)
@@ -330,6 +340,52 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
             f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)"
         )
     missed = evaluate.missed_bounds(groups["all"], minimum=args.min, maximum=args.max)
+    for line in missed:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+def _chosen(questions: list[GoldQuestion], args: argparse.Namespace) -> list[GoldQuestion]:
+    """The questions of `--split` (all without it), the first `--limit` of them."""
+    return [q for q in questions if not args.split or q.split == args.split][: args.limit]
+
+
+def _eval_domains(args: argparse.Namespace, settings: Settings) -> int:
+    """`assistant eval FOLDER`: each domain answered from its own corpus, one row each and one for all."""
+    from assistant.engine import Engine
+    from assistant.evaluation import evaluate
+    from bots.progress import progress_bar, sync_with_progress
+    from index.errors import Error
+
+    domains = evaluate.domains_in(args.questions)
+    if not domains:
+        raise Error(f"{args.questions}: no questions.jsonl beside a corpus/ folder, there or in its subfolders")
+    groups: dict[str, dict[str, float | int]] = {}
+    records: list[dict] = []
+    embedder = None
+    began = time.perf_counter()
+    for name, folder in domains.items():
+        questions = _chosen(evaluate.load_questions(folder / evaluate.QUESTIONS), args)
+        # One index per corpus folder, all in the one data dir; the model is loaded once.
+        engine = Engine(settings.model_copy(update={"corpus": folder / evaluate.CORPUS}), embedder=embedder)
+        embedder = engine.embedder
+        sync_with_progress(engine, wait=True)
+        with progress_bar(name, len(questions)) as advance:
+            per_doc, done = evaluate.run(engine, questions, on_done=advance)
+        groups[name] = per_doc["all"]
+        records += [{**r, "domain": name} for r in done]
+    groups["all"] = evaluate.summarize(r["verdict"] for r in records)
+    seconds = time.perf_counter() - began
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    if args.json:
+        print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
+    else:
+        print(evaluate.domain_table(groups))
+        print(f"\n{len(records)} questions in {len(domains)} domains in {seconds:.1f} s")
+    missed = evaluate.missed_by_domain(groups, minimum=args.min, maximum=args.max)
     for line in missed:
         print(f"error: {line}", file=sys.stderr)
     return 1 if missed else 0

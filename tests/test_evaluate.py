@@ -127,3 +127,41 @@ def test_our_own_categories_near_misses_who_is_and_what_did_x_say():
     assert m["said_no_other_speaker"] == 0.5  # of the two answered; the refusal quotes nobody
     assert math.isclose(m["said_speaker_quoted"], 2 / 3)
     assert "near_miss_refused" not in summarize([judge(Q, refused, DOCS.get)])  # SQuAD has no categories
+
+
+def test_gold_cited_counts_only_questions_whose_gold_was_retrieved_in_the_top_5():
+    verdicts = [
+        {"answerable": True, "rank": 1, "cited_gold": True, "correct": True, "citations": 1, "valid_citations": 1,
+         "precise_citations": 1, "abstained": False},
+        {"answerable": True, "rank": 4, "cited_gold": False, "correct": False, "citations": 1, "valid_citations": 1,
+         "precise_citations": 0, "abstained": False},
+        {"answerable": True, "rank": None, "cited_gold": False, "correct": False, "citations": 0, "valid_citations": 0,
+         "precise_citations": 0, "abstained": True},
+    ]  # fmt: skip
+    m = summarize(verdicts)
+    assert m["citation_recall"] == 1 / 3 and m["cited_if_retrieved"] == 0.5
+    assert math.isnan(summarize(verdicts[2:])["cited_if_retrieved"])  # nothing retrieved: not measured
+
+
+def test_bounds_by_domain_name_the_row_and_skip_rows_without_that_kind_of_question():
+    from assistant.evaluation.evaluate import domain_table, missed_by_domain
+
+    groups = {
+        "news": {"answerable": 5, "unanswerable": 0, "false_abstention": 0.2, "unanswerable_abstained": float("nan")},
+        "law": {"answerable": 5, "unanswerable": 5, "false_abstention": 0.0, "unanswerable_abstained": 0.4},
+        "all": {"answerable": 10, "unanswerable": 5, "false_abstention": 0.1, "unanswerable_abstained": 0.4},
+    }
+    missed = missed_by_domain(groups, minimum=[("unanswerable_abstained", 0.5)], maximum=[("false_abstention", 0.05)])
+    assert missed == [
+        "law: abstained 0.400 is below its floor 0.5",
+        "all: abstained 0.400 is below its floor 0.5",
+        "news: refused 0.200 is above its ceiling 0.05",
+        "all: refused 0.100 is above its ceiling 0.05",
+    ]
+    none = {"news": {**groups["news"]}, "all": {**groups["news"]}}
+    assert missed_by_domain(none, minimum=[("unanswerable_abstained", 0.5)]) == [
+        "abstained was not measured (no questions of that kind), so it can't meet 0.5"
+    ]
+    rows = domain_table(groups).splitlines()
+    assert [r.split(" | ")[0] for r in rows[2:]] == ["| news", "| law", "| all"]
+    assert "| 5 / 0 |" in rows[2] and rows[2].endswith("| 0.200 | - |")  # not measured: a dash, not nan

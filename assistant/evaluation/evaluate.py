@@ -34,6 +34,7 @@ class GoldQuestion:
     # and "said" (answers are the speaker's words, `others` everybody else's quotes).
     category: str = ""
     others: tuple[tuple[str, int], ...] = ()
+    split: str = ""  # a domain's questions are split by document: "fit" (fit and tune on these) or "check"
 
 
 def _records(path: Path) -> Iterable[dict[str, Any]]:
@@ -58,9 +59,26 @@ def load_questions(path: Path) -> list[GoldQuestion]:
             _spans(r.get("answers", [])),
             r.get("category", ""),
             _spans(r.get("others", [])),
+            r.get("split", ""),
         )
         for r in _records(path)
     ]
+
+
+QUESTIONS = "questions.jsonl"
+CORPUS = "corpus"
+
+
+def domains_in(folder: Path) -> dict[str, Path]:
+    """The domains of an evaluation folder, by name: the folder itself if it holds
+    `questions.jsonl` and `corpus/` (one domain), else each subfolder that does."""
+    if (folder / QUESTIONS).is_file() and (folder / CORPUS).is_dir():
+        return {folder.name: folder}
+    return {
+        d.name: d
+        for d in sorted(folder.iterdir())
+        if d.is_dir() and (d / QUESTIONS).is_file() and (d / CORPUS).is_dir()
+    }
 
 
 def normalize(text: str) -> str:
@@ -178,6 +196,9 @@ def summarize(verdicts: Iterable[dict[str, Any]]) -> dict[str, float | int]:
         "citation_validity": sum(v["valid_citations"] for v in vs) / n_cites if n_cites else 1.0,
         "citation_recall": share(ans, lambda v: v["cited_gold"]),
         "citation_precision": sum(v["precise_citations"] for v in ans) / ans_cites if ans_cites else float("nan"),
+        "cited_if_retrieved": share(
+            [v for v in ans if v["rank"] is not None and v["rank"] <= 5], lambda v: v["cited_gold"]
+        ),
         "unanswerable_abstained": share(una, lambda v: v["abstained"]),
         "false_abstention": share(ans, lambda v: v["abstained"]),
         **_categories(vs, share),
@@ -207,6 +228,7 @@ METRICS = [
     ("citation_validity", "citation validity"),
     ("citation_recall", "citation recall"),
     ("citation_precision", "citation precision"),
+    ("cited_if_retrieved", "gold cited, when retrieved in the top 5"),
     ("unanswerable_abstained", "unanswerable abstained"),
     ("false_abstention", "false abstention on answerable"),
     ("near_miss_refused", "near misses refused"),
@@ -224,6 +246,7 @@ ALIASES = {
     "recall": "citation_recall",
     "precision": "citation_precision",
     "abstained": "unanswerable_abstained",
+    "refused": "false_abstention",
 }
 
 
@@ -266,6 +289,53 @@ def table(groups: dict[str, dict[str, float | int]]) -> str:
             continue
         lines.append(f"| {label} | " + " | ".join(f"{groups[n].get(key, float('nan')):.3f}" for n in names) + " |")
     return "\n".join(lines)
+
+
+# The columns of the table of domains: what says whether answers hold up in a kind of text.
+DOMAIN_COLUMNS = [
+    ("hit@5", "hit@5"),
+    ("answer_correct", "correct"),
+    ("citation_validity", "valid"),
+    ("citation_recall", "gold cited"),
+    ("cited_if_retrieved", "cited if in top 5"),
+    ("citation_precision", "precision"),
+    ("false_abstention", "answerable refused"),
+    ("unanswerable_abstained", "unanswerable refused"),
+]
+
+
+def domain_table(groups: dict[str, dict[str, float | int]]) -> str:
+    """A Markdown table: one row per domain and an "all" row, the key metrics as columns."""
+    head = "| domain | questions (answerable / unanswerable) | " + " | ".join(n for _, n in DOMAIN_COLUMNS) + " |"
+    lines = [head, "|---|---|" + "---:|" * len(DOMAIN_COLUMNS)]
+    for name, m in groups.items():
+        cells = " | ".join(_cell(m.get(key, float("nan"))) for key, _ in DOMAIN_COLUMNS)
+        lines.append(f"| {name} | {m['answerable']} / {m['unanswerable']} | {cells} |")
+    return "\n".join(lines)
+
+
+def _cell(value: float | int) -> str:
+    return "-" if math.isnan(float(value)) else f"{float(value):.3f}"
+
+
+def missed_by_domain(
+    groups: dict[str, dict[str, float | int]],
+    *,
+    minimum: Sequence[tuple[str, float]] = (),
+    maximum: Sequence[tuple[str, float]] = (),
+) -> list[str]:
+    """`missed_bounds` for every row (each domain, and "all"), each line naming its row. A row
+    with no questions of a kind (NaN) is not held to that metric; a metric no row measured misses."""
+    out = []
+    for key, bound, side in [(k, b, "minimum") for k, b in minimum] + [(k, b, "maximum") for k, b in maximum]:
+        rows = {name: float(m.get(key, float("nan"))) for name, m in groups.items()}
+        if all(math.isnan(v) for v in rows.values()):
+            out += missed_bounds({}, **{side: [(key, bound)]})
+            continue
+        for name, value in rows.items():
+            if not math.isnan(value):
+                out += [f"{name}: {line}" for line in missed_bounds({key: value}, **{side: [(key, bound)]})]
+    return out
 
 
 def run(
