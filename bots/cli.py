@@ -328,6 +328,22 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
     with progress_bar("questions", len(questions)) as advance:
         groups, records = evaluate.run(engine, questions, on_done=advance)
     seconds = time.perf_counter() - began
+    each = f"{1000 * seconds / max(len(questions), 1):.0f} ms each"
+    summary = f"{evaluate.table(groups)}\n\n{len(questions)} questions in {seconds:.1f} s ({each})"
+    missed = evaluate.missed_bounds(groups["all"], minimum=args.min, maximum=args.max)
+    return _eval_output(args, groups, records, seconds, summary, missed)
+
+
+def _eval_output(
+    args: argparse.Namespace,
+    groups: dict[str, dict[str, float | int]],
+    records: list[dict],
+    seconds: float,
+    summary: str,
+    missed: list[str],
+) -> int:
+    """The report file, the metrics (JSON, or the table and a summary line), and one error line
+    per missed bound; exit 1 if any."""
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
             for r in records:
@@ -335,11 +351,7 @@ def _eval(args: argparse.Namespace, engine: Engine) -> int:
     if args.json:
         print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
     else:
-        print(evaluate.table(groups))
-        print(
-            f"\n{len(questions)} questions in {seconds:.1f} s ({1000 * seconds / max(len(questions), 1):.0f} ms each)"
-        )
-    missed = evaluate.missed_bounds(groups["all"], minimum=args.min, maximum=args.max)
+        print(summary)
     for line in missed:
         print(f"error: {line}", file=sys.stderr)
     return 1 if missed else 0
@@ -376,19 +388,11 @@ def _eval_domains(args: argparse.Namespace, settings: Settings) -> int:
         records += [{**r, "domain": name} for r in done]
     groups["all"] = evaluate.summarize(r["verdict"] for r in records)
     seconds = time.perf_counter() - began
-    if args.report:
-        with open(args.report, "w", encoding="utf-8") as fh:
-            for r in records:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    if args.json:
-        print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
-    else:
-        print(evaluate.domain_table(groups))
-        print(f"\n{len(records)} questions in {len(domains)} domains in {seconds:.1f} s")
+    summary = (
+        f"{evaluate.domain_table(groups)}\n\n{len(records)} questions in {len(domains)} domains in {seconds:.1f} s"
+    )
     missed = evaluate.missed_by_domain(groups, minimum=args.min, maximum=args.max)
-    for line in missed:
-        print(f"error: {line}", file=sys.stderr)
-    return 1 if missed else 0
+    return _eval_output(args, groups, records, seconds, summary, missed)
 
 
 def _stdin_questions() -> Iterator[str | bytes]:

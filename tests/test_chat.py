@@ -188,7 +188,7 @@ def test_ctrl_c_stops_a_streaming_draft_and_the_next_question_starts_at_once(tmp
     slow = " ".join(f"word{i}" for i in range(100))  # one word every 0.4 s
     with FakeLLM(default=f"{HOMELAND} [1]") as llm:
         llm.replies.append(("slow", (slow, 0.4)))
-        child = chat_with_llm(pexpect, tmp_path, corpus, llm, llm_timeout=60, timeout=30)
+        child = chat_with_llm(pexpect, tmp_path, corpus, llm, llm_timeout=60, timeout=60)
         try:
             child.expect_exact(PROMPT)
             child.sendline("What did Mayor Garcetti say?")

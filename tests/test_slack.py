@@ -355,9 +355,7 @@ def test_where_native_streaming_is_refused_the_draft_streams_into_a_placeholder_
         running = InProcessBot(tmp_path, slack, embedder, llm=LlmSettings(base_url=llm.base_url))
         body, ev = event(channel="CLLM")
         assert running.send(body)[0] == 200
-        final = slack.wait_for(
-            lambda: [p for p in slack.posts("CLLM", method="chat.update") if p.get("blocks")], timeout=20
-        )
+        final = slack.wait_for(lambda: [p for p in slack.posts("CLLM", method="chat.update") if p.get("blocks")])
         posts = slack.posts("CLLM")
         assert len(posts) == 1 and posts[0]["thread_ts"] == ev["ts"]
         placeholder_ts = posts[0]["_reply"]["ts"]

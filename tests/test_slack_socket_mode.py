@@ -67,7 +67,7 @@ def test_an_envelope_is_acked_and_answered(tmp_path, corpus, embedder):
         handler = SocketModeHandler(app, slack_settings.app_token, web_client=app.client)
         handler.connect()
         try:
-            assert got_ack.wait(10), "the envelope was never acked"
+            assert got_ack.wait(60), "the envelope was never acked"
             posts = slack.wait_for(lambda: slack.posts("CSOCK"))
         finally:
             handler.close()
