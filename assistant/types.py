@@ -11,6 +11,28 @@ SourceSpan = tuple[str, int, int]  # (source, start, end): a passage of one docu
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a citation's words stand again, word for word: another file (a copy, or a near
+    copy) or another place in the same one. `quote == text_of(source)[start:end]` holds here too."""
+
+    source: str
+    start: int
+    end: int
+    space: str | None = None
+
+    @property
+    def location(self) -> str:
+        path = f"{self.space}/{self.source}" if self.space else self.source
+        return f"{path}:{self.start}-{self.end}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "start": self.start, "end": self.end}
+        if self.space is not None:
+            out["space"] = self.space
+        return out
+
+
+@dataclass(frozen=True)
 class Citation:
     """Citation `[n]`: `quote == text_of(source)[start:end]`, checked before it is shown."""
 
@@ -22,6 +44,7 @@ class Citation:
     score: float
     page: int | None = None
     space: str | None = None  # the space it comes from, when spaces are configured
+    also: tuple[Place, ...] = ()  # the same words elsewhere, quoted once here
 
     @property
     def path(self) -> str:
@@ -46,12 +69,15 @@ class Citation:
             out["page"] = self.page
         if self.space is not None:
             out["space"] = self.space
+        if self.also:
+            out["also"] = [p.to_json() for p in self.also]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Citation:
         fields = ("n", "source", "start", "end", "quote", "score", "page", "space")
-        return cls(**{k: data[k] for k in fields if k in data})
+        also = tuple(Place(**p) for p in data.get("also", ()))
+        return cls(**{k: data[k] for k in fields if k in data}, also=also)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def render_text(answer: Answer, link: Linker | None = None) -> str:
         url = link(c) if link else None
         where += f"  {url}" if url else ""
         lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")
+        if c.also:
+            lines.append(f"      also in {', '.join(p.location for p in c.also)}")
         lines.append(f"      {' '.join(c.quote.split())}")
     return "\n".join(lines) + "\n"
 

@@ -178,6 +178,8 @@ def render_sources(answer: Answer, full: bool, link: Linker | None = None) -> Te
         out.append(f"{c.location}{page}", style=Style(bold=True, link=url))
         if url:
             out.append(f"  {url}", style=Style(dim=True, link=url))
+        if c.also:
+            out.append(f"\n    also in {', '.join(p.location for p in c.also)}", style="dim")
         quote = c.quote if full else short(c.quote, QUOTE_CHARS)
         out.append(f"\n    {quote}\n", style="green" if answer.citations else "dim")
     out.rstrip()

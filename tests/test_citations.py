@@ -79,3 +79,24 @@ def test_quoted_answer_puts_a_marker_after_each_passage_on_one_line():
 def test_citation_json_has_the_contract_fields():
     c = number([span("Beta two.")])[0]
     assert c.to_json() == {"n": 1, "source": "a.txt", "start": 11, "end": 20, "quote": "Beta two.", "score": 0.5}
+
+
+def test_the_same_words_in_several_files_are_quoted_once_and_the_other_places_listed():
+    from assistant.types import Citation, Place
+
+    copies = {**DOCS, "c.txt": "Intro. " + TEXT, "d.txt": TEXT}
+    found = [
+        Evidence("a.txt", 11, 20, "Beta two.", 0.9),
+        Evidence("b.txt", 0, 16, "Other file here.", 0.8),
+        Evidence("c.txt", 18, 27, "Beta two.", 0.9),
+        Evidence("d.txt", 11, 20, "Beta two.", 0.7),
+    ]
+    cites = number(found)
+    assert [(c.n, c.source, c.quote) for c in cites] == [(1, "a.txt", "Beta two."), (2, "b.txt", "Other file here.")]
+    assert cites[0].also == (Place("c.txt", 18, 27), Place("d.txt", 11, 20))
+    assert all(copies[p.source][p.start : p.end] == cites[0].quote for p in cites[0].also)
+    assert quoted_answer(cites) == "Beta two. [1] Other file here. [2]"
+    data = cites[0].to_json()
+    assert data["also"] == [{"source": "c.txt", "start": 18, "end": 27}, {"source": "d.txt", "start": 11, "end": 20}]
+    assert Citation.from_json(data) == cites[0]
+    assert "also" not in cites[1].to_json()  # only where there are other places

@@ -152,3 +152,32 @@ def test_what_was_already_quoted_is_not_shown_to_the_model_again(engine, drafter
     answer = engine.answer(BECK, exclude=frozenset({(ARTICLE, start, start + len(HOMELAND))}))
     assert drafter.shown and not any(HOMELAND in t for t in drafter.shown)
     assert not any(HOMELAND in c.quote for c in answer.citations)  # nor can it be cited
+
+
+def test_copies_of_a_file_are_quoted_once_with_the_other_files_listed(tmp_path, embedder):
+    """Three copies of the article: the extractive answer quotes Chief Beck's words once, and a
+    draft citing the same words in two copies gets one number; every place is exact."""
+    from assistant.config import Settings
+    from assistant.engine import Engine
+    from assistant.evaluation.evaluate import citation_valid
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (ARTICLE, "copy-1.txt", "copy-2.txt"):
+        shutil.copy(BUNDLED / ARTICLE, corpus / name)
+    scripted = ScriptedDrafter()
+    engine = Engine(Settings(corpus=corpus, data_dir=tmp_path / "data"), embedder=embedder)
+    engine.sync()
+
+    answer = engine.answer(BECK)
+    holding = [c for c in answer.citations if HOMELAND in c.quote]
+    assert len(holding) == 1 and answer.text.count(HOMELAND) == 1
+    assert {holding[0].source, *(p.source for p in holding[0].also)} == {ARTICLE, "copy-1.txt", "copy-2.txt"}
+    assert all(citation_valid(c.to_json(), engine.text_of) for c in answer.citations)
+
+    engine.drafter = scripted
+    scripted.replies[:] = [GOOD.replace("[1]", "[1][2][3]")]
+    drafted = engine.answer(BECK)
+    assert drafted.mode == "llm" and len(scripted.shown) >= 2
+    assert drafted.text.count("[") == 1 and len(drafted.citations) == 1
+    assert all(citation_valid(c.to_json(), engine.text_of) for c in drafted.citations)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant import prompts
 from assistant.answering.decide import Decision
 from assistant.answering.question import Ask
 from assistant.answering.select import Scored, Selection
 from assistant.prompts import NOT_COVERED
-from assistant.types import Answer, Citation, SourceSpan
+from assistant.types import Answer, Citation, Place, SourceSpan
 
 TextOf = Callable[[str], str | None]
 
@@ -111,8 +111,18 @@ def merge(evidence: Sequence[Evidence], text_of: TextOf) -> list[Evidence]:
 
 
 def number(evidence: Sequence[Evidence]) -> list[Citation]:
-    """Citations [1]..[n] in the given order."""
-    return [Citation(i + 1, e.source, e.start, e.end, e.quote, e.score, e.page) for i, e in enumerate(evidence)]
+    """Citations [1]..[n] in the given order. Words that stand in several places (copies of a
+    file, near copies) are quoted once, at their first place; the others are listed `also`."""
+    out: list[Citation] = []
+    first: dict[str, int] = {}  # a quote → where it is in `out`
+    for e in evidence:
+        if e.quote in first:
+            i = first[e.quote]
+            out[i] = replace(out[i], also=(*out[i].also, Place(e.source, e.start, e.end)))
+            continue
+        first[e.quote] = len(out)
+        out.append(Citation(len(out) + 1, e.source, e.start, e.end, e.quote, e.score, e.page))
+    return out
 
 
 def quoted_answer(citations: Sequence[Citation]) -> str:

@@ -91,8 +91,8 @@ def generate(
         for span, ev in zip(spans, valid, strict=True):
             first.setdefault(span, ev)
         marked.append((sentence, spans))
-    cites = number(list(first.values()))
-    n_of = {span: c.n for span, c in zip(first, cites, strict=True)}
+    cites = number(list(first.values()))  # the same words in several files: one number
+    n_of = {span: next(c.n for c in cites if c.quote == ev.quote) for span, ev in first.items()}
     sentences = []
     for sentence, spans in marked:
         if spans:

@@ -71,7 +71,8 @@ def unspace(answer: Answer) -> Answer:
 
     def split(c: Citation) -> Citation:
         space, source = c.source.split("/", 1)
-        return replace(c, space=space, source=source)
+        also = tuple(replace(p, space=p.source.split("/", 1)[0], source=p.source.split("/", 1)[1]) for p in c.also)
+        return replace(c, space=space, source=source, also=also)
 
     return replace(
         answer, citations=tuple(split(c) for c in answer.citations), related=tuple(split(c) for c in answer.related)

@@ -107,13 +107,17 @@ def retrieval_rank(hits: Sequence[dict], doc: str, gold: Sequence[tuple[str, int
 
 
 def citation_valid(c: dict[str, Any], text_of: Callable[[str], str | None]) -> bool:
-    """A citation in answer JSON whose quote is exactly its source's text at its offsets."""
-    return quote_matches(text_of(c["source"]), c["start"], c["end"], c["quote"])
+    """A citation in answer JSON whose quote is exactly its source's text at its offsets, in
+    every place it names (`also`: the same words elsewhere)."""
+    return all(quote_matches(text_of(p["source"]), p["start"], p["end"], c["quote"]) for p in [c, *c.get("also", ())])
 
 
 def covers_gold(c: dict, doc: str, gold: Sequence[tuple[str, int]]) -> bool:
-    """The citation span contains a whole gold answer span."""
-    return c["source"] == doc and any(c["start"] <= s and s + len(t) <= c["end"] for t, s in gold)
+    """The citation span, or one of its other places, contains a whole gold answer span."""
+    return any(
+        p["source"] == doc and any(p["start"] <= s and s + len(t) <= p["end"] for t, s in gold)
+        for p in [c, *c.get("also", ())]
+    )
 
 
 def paragraph_of(text: str, offset: int) -> Span:

@@ -107,12 +107,19 @@ def where(c: Citation, link: Linker | None = None) -> str:
     return f"`{place}`"
 
 
+def _code(text: str) -> str:
+    """`text` code-styled in mrkdwn (a backtick in it can't end the span)."""
+    return "`" + escape(text.replace("`", "'")) + "`"
+
+
 def sources_blocks(answer: Answer, link: Linker | None = None) -> list[dict]:
     """A divider and one context line per citation: number, file and offsets (linked), short quote."""
     blocks: list[dict] = [{"type": "divider"}]
     shown = answer.citations[:SOURCE_LINES]
     for c in shown:
         line = f"*[{c.n}]* {where(c, link)} “{escape(short(c.quote, QUOTE_CHARS))}”"
+        if c.also:
+            line += " (also in " + ", ".join(_code(p.location) for p in c.also) + ")"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": short(line, SECTION_LIMIT)}]})
     if len(answer.citations) > len(shown):
         blocks.append(_context(f"_… and {len(answer.citations) - len(shown)} more sources._"))
