@@ -1,7 +1,7 @@
 """The suite's own hygiene: a test that fails half-way still stops the servers it started, and
-the session-end check fails a run that leaves one behind. Each case is a pytest run of its own
-over tests/manual/teardown_check.py (kept out of the suite), with its own temp folder, so what
-it left running can be found by that folder's path on its command line."""
+the session-end check fails a run that leaves one behind. Both cases are one pytest run of
+their own over tests/manual/teardown_check.py (kept out of the suite), with its own temp
+folder, so what it left running can be found by that folder's path on its command line."""
 
 from __future__ import annotations
 
@@ -36,38 +36,19 @@ def running_under(folder: Path) -> list[str]:
     return found
 
 
-def inner_run(name: str, base: Path) -> subprocess.CompletedProcess:
+def test_a_failing_test_leaves_nothing_running_and_a_server_left_running_fails_the_run(tmp_path):
+    """One run of both cases: the test that fails half-way stops its servers in teardown; the
+    `chroma run` left running on purpose is named by the session-end check, which fails the run
+    (though that test passed) and kills it."""
+    base = tmp_path / "inner"
     env = {k: v for k, v in os.environ.items() if k != RUN_MARKER}
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(MANUAL),
-        "-k",
-        name,
-        "-p",
-        "no:cacheprovider",
-        "--basetemp",
-        str(base),
-    ]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=500)
-
-
-def test_a_test_failing_half_way_leaves_no_server_running(tmp_path):
-    base = tmp_path / "inner"
-    done = inner_run("failing_half_way", base)
-    assert done.returncode == 1 and "1 failed" in done.stdout, done.stdout + done.stderr
+    command = [sys.executable, "-m", "pytest", str(MANUAL), "-p", "no:cacheprovider", "--basetemp", str(base)]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=500)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "1 failed, 1 passed" in done.stdout, out
     assert "failing on purpose" in done.stdout
-    assert "still running after teardown" not in done.stderr, done.stderr
-    assert running_under(base) == []
-
-
-def test_a_server_left_running_fails_the_run_and_is_named(tmp_path):
-    base = tmp_path / "inner"
-    done = inner_run("teardown_left_out", base)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 passed" in done.stdout  # the test itself passed: the session-end check failed the run
     assert "processes started by the suite were still running after teardown" in done.stderr
     named = [line for line in done.stderr.splitlines() if line.strip().startswith("pid ")]
-    assert len(named) == 1 and "chroma run --path" in named[0] and str(base) in named[0], done.stderr
+    # Only the server left on purpose: nothing of the test that failed half-way.
+    assert len(named) == 1 and "chroma run --path" in named[0] and "test_teardown_left_out" in named[0], out
     assert running_under(base) == []  # and it was killed, so it holds no port for the next run

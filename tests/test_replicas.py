@@ -214,7 +214,9 @@ def test_two_hundred_deliveries_of_twenty_events_get_twenty_answers(cluster, sla
 
 
 def test_a_replica_killed_mid_answer_leaves_the_question_to_the_other(tmp_path, slack, chroma, postgres):
-    with FakeLLM(default=ACCEPTANCE, delay=10.0) as llm:
+    # Each draft takes 5 s (replica 1 is killed once its request arrives, so it dies mid-answer);
+    # an 8 s lease, renewed every ~2.7 s, makes the take-over come sooner than the default 15 s.
+    with FakeLLM(default=ACCEPTANCE, delay=5.0) as llm:
         running = Cluster(
             tmp_path,
             slack,
@@ -223,6 +225,7 @@ def test_a_replica_killed_mid_answer_leaves_the_question_to_the_other(tmp_path, 
             ASSISTANT_STATE_URL=postgres.new_database(),
             ASSISTANT_LLM_BASE_URL=llm.base_url,
             ASSISTANT_LLM_TIMEOUT="30",
+            ASSISTANT_STATE_LEASE="8",
         )
         try:
             one, _ = running.replicas
@@ -230,7 +233,7 @@ def test_a_replica_killed_mid_answer_leaves_the_question_to_the_other(tmp_path, 
             body, ev = event(channel=channel)
             assert one.send(body)[0] == 200
             # Mid-answer: killed once its draft request has reached the LLM server (the server holds
-            # it for 10 s), not after a guess of how long that takes.
+            # it for 5 s), not after a guess of how long that takes.
             wait_for(lambda: llm.requests, "replica 1's draft request to reach the LLM server")
             one.stop(signal.SIGKILL)
 
