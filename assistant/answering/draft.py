@@ -92,7 +92,8 @@ def generate(
             first.setdefault(span, ev)
         marked.append((sentence, spans))
     cites = number(list(first.values()))  # the same words in several files: one number
-    n_of = {span: next(c.n for c in cites if c.quote == ev.quote) for span, ev in first.items()}
+    by_quote = {c.quote: c.n for c in cites}
+    n_of = {span: by_quote[ev.quote] for span, ev in first.items()}
     sentences = []
     for sentence, spans in marked:
         if spans:

@@ -71,7 +71,7 @@ def unspace(answer: Answer) -> Answer:
 
     def split(c: Citation) -> Citation:
         space, source = c.source.split("/", 1)
-        also = tuple(replace(p, space=p.source.split("/", 1)[0], source=p.source.split("/", 1)[1]) for p in c.also)
+        also = tuple(replace(p, space=head, source=rest) for p in c.also for head, rest in [p.source.split("/", 1)])
         return replace(c, space=space, source=source, also=also)
 
     return replace(
