@@ -18,6 +18,7 @@ from assistant.answering.decide import decide
 from assistant.answering.draft import draft
 from assistant.answering.explain import Extracted, explain
 from assistant.answering.question import Question, read
+from assistant.answering.reader import MODEL, OnnxReader, Reader
 from assistant.answering.retrieve import retrieve, search, unspace
 from assistant.answering.select import select
 from assistant.answering.tuning import TUNING, Tuning
@@ -50,8 +51,12 @@ class Engine:
         drafter: Drafter | None = None,
         rewriter: Rewriter | None = None,
         spaces: Sequence[Space] | None = None,
+        reader: Reader | None = None,
     ):
         self.settings = settings
+        # The learned reader scores candidate sentences (eval/train_reader.py); without its
+        # weights the earlier logistic sentence model does.
+        self.reader: Reader | None = reader or (OnnxReader() if MODEL.exists() else None)
         self.weights = Weights()
         self.tuning: Tuning = TUNING  # the fitted values of answering (eval/fit.py refits by replacing it)
         self.drafter: Drafter | None = drafter
@@ -189,7 +194,14 @@ class Engine:
         select, decide and cite, each called once, in order."""
         settings, tuning = self.settings, self.tuning
         candidates = gather(hits, asked.ask, exclude, tuning.keyword_weight)
-        selection = select(asked.ask, candidates, self.similarity, max_sentences=settings.max_sentences, tuning=tuning)
+        selection = select(
+            asked.ask,
+            candidates,
+            self.similarity,
+            max_sentences=settings.max_sentences,
+            tuning=tuning,
+            reader=self.reader,
+        )
         decision = decide(asked.ask, selection, candidates.near, min_score=settings.min_score, tuning=tuning)
         cited = cite(asked.text, asked.ask, decision, selection, self.text_of)
         return Extracted(candidates, selection, decision, cited)

@@ -14,7 +14,7 @@ The weights were fitted on the Normans questions of eval/squad2-small only
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -44,6 +44,9 @@ class SentenceHit:
     dense: float
     keyword: float
     score: float
+    # The sentence's vector and the question's, for the reader (None where a test made the hit).
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    query: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def search(
                 continue  # written by a sync still running; it will be there next time
             dense = float(row.vector @ vector)
             kw = sentence_bm25.of(row.row) * sentence_scale
-            scored.append(SentenceHit(s, dense, kw, dense + weights.keyword * kw))
+            scored.append(SentenceHit(s, dense, kw, dense + weights.keyword * kw, row.vector, vector))
         own_row = chunk_rows.get(chunk.id)
         chunk_kw = chunk_bm25.of(own_row.row) * chunk_scale if own_row else 0.0
         own = (float(own_row.vector @ vector) if own_row else 0.0) + weights.keyword * chunk_kw

@@ -165,3 +165,58 @@ def test_bounds_by_domain_name_the_row_and_skip_rows_without_that_kind_of_questi
     rows = domain_table(groups).splitlines()
     assert [r.split(" | ")[0] for r in rows[2:]] == ["| news", "| law", "| all"]
     assert "| 5 / 0 |" in rows[2] and rows[2].endswith("| 0.200 | - |")  # not measured: a dash, not nan
+
+
+# A passage-gold question (the answer is the second paragraph as a whole), its passages in two files.
+PASSAGE = "The Normans came from Normandy. They spoke French."
+OTHER = "Normandy lies in France."
+DOCS2 = {"n.txt": TEXT, "m.txt": OTHER}
+Q_PASSAGE = GoldQuestion(
+    "q3",
+    "Where were the Normans from?",
+    "n.txt",
+    True,
+    ((PASSAGE, TEXT.index(PASSAGE)), (OTHER, 0)),
+    evidence="passage",
+    answer_docs=("n.txt", "m.txt"),
+)
+
+
+def test_a_passage_is_gold_when_a_citation_lies_inside_it_not_when_it_holds_it():
+    inside = cite("They spoke French.").to_json()
+    assert covers_gold(inside, "n.txt", Q_PASSAGE.gold_by_doc()["n.txt"], passage=True)
+    assert not covers_gold(inside, "n.txt", Q_PASSAGE.gold_by_doc()["n.txt"])  # as a span it holds too little
+    across = cite("Rollo led the Norse.\n\nThe Normans").to_json()
+    assert not covers_gold(across, "n.txt", Q_PASSAGE.gold_by_doc()["n.txt"], passage=True)
+    # A retrieved chunk that shares text with the passage found it.
+    assert retrieval_rank([hit("Rollo led"), hit("They spoke")], "n.txt", Q_PASSAGE.gold_by_doc()["n.txt"], True) == 2
+
+
+def test_gold_passages_in_several_files_each_count():
+    assert Q_PASSAGE.gold_by_doc() == {"n.txt": ((PASSAGE, TEXT.index(PASSAGE)),), "m.txt": ((OTHER, 0),)}
+    other = Citation(1, "m.txt", 0, 8, "Normandy", 0.5)
+    answer = Answer(
+        Q_PASSAGE.question, "Normandy [1]", (other,), trace={"hits": [{"source": "m.txt", "start": 0, "end": 24}]}
+    )
+    v = judge(Q_PASSAGE, answer, DOCS2.get)
+    assert v["cited_gold"] and v["correct"] and v["rank"] == 1 and v["precise_citations"] == 1
+    stray = Answer(Q_PASSAGE.question, "Rollo [1]", (cite("Rollo led the Norse."),), trace={"hits": []})
+    v = judge(Q_PASSAGE, stray, DOCS2.get)
+    assert not v["cited_gold"] and not v["correct"] and v["rank"] is None and v["precise_citations"] == 0
+
+
+def test_records_carry_evidence_history_and_the_document_of_each_answer(tmp_path):
+    from assistant.evaluation.evaluate import load_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        '{"id": "a", "question": "And then?", "doc": "n.txt", "answerable": true, "evidence": "passage",'
+        ' "history": ["Who led the Norse?"], "answers": [{"text": "Rollo", "start": 0},'
+        ' {"text": "Normandy", "start": 0, "doc": "m.txt"}]}\n'
+        '{"id": "b", "question": "Who?", "doc": "n.txt", "answerable": false}\n',
+        encoding="utf-8",
+    )
+    a, b = load_questions(path)
+    assert a.evidence == "passage" and a.history == ("Who led the Norse?",)
+    assert a.gold_by_doc() == {"n.txt": (("Rollo", 0),), "m.txt": (("Normandy", 0),)}
+    assert b.evidence == "span" and b.history == () and b.gold_by_doc() == {}

@@ -1,8 +1,8 @@
 """The quality gate: the full vendored SQuAD 2.0 set through the real engine.
 
-Floors sit just under the figures measured when the ranking was fitted (README table);
-a change that makes answers worse fails here. Weights were fitted on Normans only, so
-the Computational_complexity_theory column is the held-out one.
+Floors sit just under the figures measured with the shipped reader (README table); a change
+that makes answers worse fails here. Nothing was fitted on Computational_complexity_theory
+(the reader and the question model saw Normans among the fit splits), so it is held out.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ pytestmark = pytest.mark.slow
 
 EVAL = REPO / "eval" / "squad2-small"
 HELD_OUT = "Computational_complexity_theory.txt"
-FLOORS = {  # measured with the default int8 model: held-out / all (fp32: 0.908 MRR, 0.822 correct held out)
+FLOORS = {  # measured with the reader and the default int8 model: held-out / all
     "hit@5": (0.98, 0.97),  # 1.000 / 0.990
-    "mrr": (0.89, 0.89),  # 0.912 / 0.910
-    "answer_correct": (0.80, 0.78),  # 0.827 / 0.802
+    "mrr": (0.89, 0.89),  # 0.903 / 0.903
+    "answer_correct": (0.88, 0.86),  # 0.904 / 0.881 (before the reader: 0.827 / 0.802)
     "citation_validity": (1.0, 1.0),  # 1.000 / 1.000
-    "citation_recall": (0.79, 0.78),  # 0.822 / 0.809
-    "citation_precision": (0.63, 0.65),  # 0.659 / 0.678
-    "unanswerable_abstained": (0.17, 0.21),  # 0.190 / 0.249
+    "citation_recall": (0.87, 0.86),  # 0.893 / 0.881
+    "citation_precision": (0.48, 0.52),  # 0.504 / 0.540 (before: 0.659 / 0.678; more is quoted)
+    "unanswerable_abstained": (0.11, 0.15),  # 0.131 / 0.165 (before: 0.190 / 0.249)
 }
-CEILINGS = {"false_abstention": (0.04, 0.06)}  # 0.030 / 0.044
+CEILINGS = {"false_abstention": (0.04, 0.05)}  # 0.015 / 0.027
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ person whose words are asked for)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,10 @@ from index import speakers
 from index.search import Hit, SentenceHit
 
 EXCLUDED = "already quoted earlier in this conversation"
+HEADER_ROW = "a table's header row: it names the columns, it answers nothing"
+NO_WORDS = "no words to quote (a rule or a table's separator row)"
+# A Markdown table's separator row, right under its header: | --- | :---: |
+_SEPARATOR = re.compile(r"\n[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*(?:\n|$)")
 
 
 @dataclass(frozen=True)
@@ -57,17 +62,34 @@ class Candidates:
 def gather(hits: Sequence[Hit], ask: Ask, exclude: frozenset[SourceSpan], keyword_weight: float) -> Candidates:
     """The candidates stage."""
     ranked = rank(hits, keyword_weight)
+    headers = header_rows(hits)
     set_aside: dict[str, str] = {}
     allowed = []
     for r in ranked:
         sentence = r.hit.sentence
-        if overlaps(sentence.source, sentence.start, sentence.end, exclude):
+        if sentence.id in headers:
+            set_aside[sentence.id] = HEADER_ROW
+        elif not any(ch.isalnum() for ch in sentence.text):
+            set_aside[sentence.id] = NO_WORDS
+        elif overlaps(sentence.source, sentence.start, sentence.end, exclude):
             set_aside[sentence.id] = EXCLUDED
         elif ask.speaker and sentence.speaker and not speakers.matches(ask.speaker, sentence.speaker):
             set_aside[sentence.id] = f"said by {sentence.speaker}, not {ask.speaker}"
         else:
             allowed.append(r)
     return Candidates(ranked, allowed, set_aside, Neighbourhood(hits))
+
+
+def header_rows(hits: Sequence[Hit]) -> set[str]:
+    """The ids of sentences that are a Markdown table's header row (a row right above the
+    separator row): quoted as an answer they would name a column, not give its value."""
+    out = set()
+    for h in hits:
+        for sh in h.sentences:
+            s = sh.sentence
+            if s.text.lstrip().startswith("|") and _SEPARATOR.match(h.chunk.text, s.end - h.chunk.start):
+                out.add(s.id)
+    return out
 
 
 def rank(hits: Sequence[Hit], keyword_weight: float) -> list[Ranked]:

@@ -23,6 +23,8 @@ TextOf = Callable[[str], str | None]
 
 # Spans this close (whitespace only between them) are one passage, cited once.
 MAX_MERGE_GAP = 3
+# How far back a quotation's opening mark is looked for, within the paragraph.
+MAX_QUOTE_REACH = 800
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ def cite(question: str, ask: Ask, decision: Decision, selection: Selection, text
     """The citing stage."""
     quoted = selection.chosen if decision.answers else []
     valid, invalid = check_quotes(as_evidence(quoted), text_of)
+    valid = [from_opening_quote(e, text_of(e.source) or "") for e in valid]
     stale = frozenset((e.source, e.start, e.end) for e in invalid)
     ids = frozenset(s.id for s in quoted)
     if decision.kind == "near_miss" and decision.verdict is not None:
@@ -83,6 +86,37 @@ def check_quotes(evidence: Sequence[Evidence], text_of: TextOf) -> tuple[list[Ev
     for ev in evidence:
         (valid if quote_matches(text_of(ev.source), ev.start, ev.end, ev.quote) else invalid).append(ev)
     return valid, invalid
+
+
+def from_opening_quote(ev: Evidence, text: str) -> Evidence:
+    """A sentence inside a quotation that opened in an earlier sentence of its paragraph, cited
+    from the opening quotation mark: the speaker's words read from their start, not from the
+    middle. Anything else is returned as it is."""
+    if not quote_matches(text, ev.start, ev.end, ev.quote):
+        return ev
+    paragraph = text.rfind("\n\n", 0, ev.start)
+    paragraph = 0 if paragraph < 0 else paragraph + 2
+    at = open_quote(text[paragraph : ev.start])
+    if at < 0 or ev.start - (paragraph + at) > MAX_QUOTE_REACH:
+        return ev
+    start = paragraph + at
+    return replace(ev, start=start, quote=text[start : ev.end])
+
+
+def open_quote(text: str) -> int:
+    """Where in `text` a quotation opens that is still open at its end (the outermost), or -1.
+    Curly marks pair “ with ”; straight double quotes alternate."""
+    curly: list[int] = []
+    straight = -1
+    for i, ch in enumerate(text):
+        if ch == "“":
+            curly.append(i)
+        elif ch == "”" and curly:
+            curly.pop()
+        elif ch == '"':
+            straight = i if straight < 0 else -1
+    candidates = [p for p in (curly[0] if curly else -1, straight) if p >= 0]
+    return min(candidates, default=-1)
 
 
 def merge(evidence: Sequence[Evidence], text_of: TextOf) -> list[Evidence]:

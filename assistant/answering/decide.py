@@ -63,10 +63,15 @@ def decide(
     chosen = selection.chosen
     if not chosen:
         return Decision("nothing", "nothing retrieved", None)
-    named = names_subject(ask, chosen[0]) or by(ask, chosen[0])
-    verdict = check(ask, selection.pool, chosen, near, tuning.question_model, tuning.answerable_threshold)
-    top = chosen[0].ranked.hit.dense
-    if top < min_score and not named:
+    rules = tuning.rules
+    named = "named" in rules and (names_subject(ask, chosen[0]) or by(ask, chosen[0]))
+    verdict = check(
+        ask, selection.pool, chosen, near, tuning.question_model, tuning.answerable_threshold, "kind_gate" in rules
+    )
+    # Off topic: nothing retrieved comes near the question (the best cosine of any candidate,
+    # not of the chosen sentence, which the reader may prefer for other reasons).
+    top = max(s.ranked.hit.dense for s in selection.scored)
+    if "off_topic" in rules and top < min_score and not named:
         return Decision("off_topic", f"abstained: top cosine {top:.3f} < {min_score:.3f}", verdict)
     if not verdict.answerable and not named:
         return Decision("near_miss", "abstained: " + _lacks(verdict, tuning.answerable_threshold), verdict)
@@ -80,8 +85,11 @@ def check(
     near: Neighbourhood,
     model: Linear | None = None,
     threshold: float | None = None,
+    kind_gate: bool = True,
 ) -> Verdict:
-    """Do the `chosen` sentences answer `ask`? `pool` is every sentence that could have been quoted."""
+    """Do the `chosen` sentences answer `ask`? `pool` is every sentence that could have been quoted.
+    The features are the question model's (it reads those it names): the chosen sentences' chances
+    and cosine, the question's names they lack, whether any sentence holds the kind asked for."""
     model = model or TUNING.question_model
     threshold = TUNING.answerable_threshold if threshold is None else threshold
     context = " ".join(near.context(s.id) for s in chosen)
@@ -94,11 +102,16 @@ def check(
     )
     features = {
         "dense": chosen[0].ranked.hit.dense if chosen else 0.0,
+        "keyword": chosen[0].ranked.hit.keyword if chosen else 0.0,
+        "best": chosen[0].p if chosen else 0.0,
+        "context": chosen[0].features.get("context", chosen[0].ranked.hit.dense) if chosen else 0.0,
+        "second": pool[1].p if len(pool) > 1 else 0.0,
         "missing_names": float(min(len(missing), 3)),
         "kind_missing": float(kind_missing),
     }
     p = model.probability(features)
-    return Verdict(p >= threshold and not kind_missing, p, features, missing, ask.kind if kind_missing else "")
+    gated = kind_gate and kind_missing
+    return Verdict(p >= threshold and not gated, p, features, missing, ask.kind if gated else "")
 
 
 def _lacks(verdict: Verdict, threshold: float) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 
 from assistant.answering.candidates import Candidates, Neighbourhood, Ranked
 from assistant.answering.question import WANTED, Ask, holds_kind, topic_of
+from assistant.answering.reader import SCALARS, Reader, features
 from assistant.answering.tuning import TUNING, Linear, Tuning
 from index import speakers
 from index.text import WORD, content_words, stem
@@ -61,19 +62,38 @@ def select(
     max_sentences: int,
     tuning: Tuning = TUNING,
     keep_ratio: float | None = None,
+    reader: Reader | None = None,
 ) -> Selection:
-    """The selection stage."""
+    """The selection stage: with a `reader`, its chances order the candidates; without one,
+    the logistic `tuning.sentence_model` (the earlier, single-article fit)."""
     keep_ratio = tuning.keep_ratio if keep_ratio is None else keep_ratio
-    near = candidates.near
-    scored = score(ask, candidates.allowed, near, tuning.sentence_model)  # best chance first
-    scored = _prefer(ask, scored)  # the speaker's own words, or the subject named, first
-    scored = _by_topic(ask, scored, similarity)  # the speaker's sentences by closeness to the topic
-    scored = naming_first(ask, scored, near, max_sentences)  # fewer of the question's names missing leads
+    near, rules = candidates.near, tuning.rules
+    if reader is not None:
+        scored = read(ask, candidates.allowed, near, reader)
+    else:
+        scored = score(ask, candidates.allowed, near, tuning.sentence_model)  # best chance first
+    if "prefer" in rules:
+        scored = _prefer(ask, scored)  # the speaker's own words, or the subject named, first
+    if "by_topic" in rules:
+        scored = _by_topic(ask, scored, similarity)  # the speaker's sentences by closeness to the topic
+    if "naming_first" in rules:
+        scored = naming_first(ask, scored, near, max_sentences)  # fewer of the question's names missing leads
     pool = scored[:max_sentences]
     chosen = choose(pool, near, max_sentences, keep_ratio, tuning.neighbour_ratio)
-    if ask.speaker and any(by(ask, s) for s in chosen):
+    if "their_words" in rules and ask.speaker and any(by(ask, s) for s in chosen):
         chosen = [s for s in chosen if by(ask, s)]  # their words, not the narration beside them
     return Selection(scored, pool, chosen, keep_ratio)
+
+
+def read(ask: Ask, ranked: Sequence[Ranked], near: Neighbourhood, reader: Reader) -> list[Scored]:
+    """Every candidate with the reader's chance that it answers, best first."""
+    x = features(ask, ranked, near)
+    p = reader.probabilities(x)
+    out = [
+        Scored(r, float(pi), {n: float(v) for n, v in zip(SCALARS, row[: len(SCALARS)], strict=True)})
+        for r, pi, row in zip(ranked, p, x, strict=True)
+    ]
+    return sorted(out, key=lambda s: -s.p)
 
 
 def score(ask: Ask, ranked: Sequence[Ranked], near: Neighbourhood, model: Linear | None = None) -> list[Scored]:
@@ -132,6 +152,8 @@ def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int)
     lacks fewer, that one leads: evidence must be about what the question names."""
     if not ask.names or len(scored) < 2:
         return scored
+    if by(ask, scored[0]):
+        return scored  # the speaker's own words: the attribution names them, not each quoted sentence
     top = scored[:pool]
     lacking = [len(missing_names(ask.names, near.context(s.id), s.ranked.hit.sentence.text)) for s in top]
     best = min(range(len(top)), key=lambda i: (lacking[i], i))

@@ -35,6 +35,20 @@ class GoldQuestion:
     category: str = ""
     others: tuple[tuple[str, int], ...] = ()
     split: str = ""  # a domain's questions are split by document: "fit" (fit and tune on these) or "check"
+    # "span": answers are exact answer spans (SQuAD); "passage": the passages that answer, so a
+    # citation inside one (not holding all of it) is the gold one.
+    evidence: str = "span"
+    history: tuple[str, ...] = ()  # earlier turns of the conversation, asked first in one session
+    # The document of each answer where they are not all in `doc` (passages of several files).
+    answer_docs: tuple[str, ...] = ()
+
+    def gold_by_doc(self) -> dict[str, tuple[tuple[str, int], ...]]:
+        """The gold spans grouped by the document they are in."""
+        docs = self.answer_docs or (self.doc,) * len(self.answers)
+        out: dict[str, list[tuple[str, int]]] = {}
+        for d, a in zip(docs, self.answers, strict=True):
+            out.setdefault(d, []).append(a)
+        return {d: tuple(v) for d, v in out.items()}
 
 
 def _records(path: Path) -> Iterable[dict[str, Any]]:
@@ -60,6 +74,11 @@ def load_questions(path: Path) -> list[GoldQuestion]:
             r.get("category", ""),
             _spans(r.get("others", [])),
             r.get("split", ""),
+            r.get("evidence", "span"),
+            tuple(r.get("history", ())),
+            tuple(a.get("doc", r["doc"]) for a in r.get("answers", []))
+            if any("doc" in a for a in r.get("answers", []))
+            else (),
         )
         for r in _records(path)
     ]
@@ -98,10 +117,15 @@ def answer_correct(answer_text: str, gold: Sequence[tuple[str, int]]) -> bool:
     return any(normalize(t) and f" {normalize(t)} " in hay for t, _ in gold)
 
 
-def retrieval_rank(hits: Sequence[dict], doc: str, gold: Sequence[tuple[str, int]]) -> int | None:
-    """1-based rank of the first hit of `doc` whose span contains a gold answer start."""
+def retrieval_rank(
+    hits: Sequence[dict], doc: str, gold: Sequence[tuple[str, int]], passage: bool = False
+) -> int | None:
+    """1-based rank of the first hit of `doc` whose span contains a gold answer start (shares
+    text with a gold passage, for `passage` evidence)."""
     for rank, h in enumerate(hits, 1):
-        if h["source"] == doc and any(h["start"] <= s < h["end"] for _, s in gold):
+        if h["source"] == doc and any(
+            (h["start"] < s + len(t) and s < h["end"]) if passage else h["start"] <= s < h["end"] for t, s in gold
+        ):
             return rank
     return None
 
@@ -112,10 +136,15 @@ def citation_valid(c: dict[str, Any], text_of: Callable[[str], str | None]) -> b
     return all(quote_matches(text_of(p["source"]), p["start"], p["end"], c["quote"]) for p in [c, *c.get("also", ())])
 
 
-def covers_gold(c: dict, doc: str, gold: Sequence[tuple[str, int]]) -> bool:
-    """The citation span, or one of its other places, contains a whole gold answer span."""
+def covers_gold(c: dict, doc: str, gold: Sequence[tuple[str, int]], passage: bool = False) -> bool:
+    """The citation span, or one of its other places, contains a whole gold answer span (lies
+    inside a gold passage, for `passage` evidence)."""
     return any(
-        p["source"] == doc and any(p["start"] <= s and s + len(t) <= p["end"] for t, s in gold)
+        p["source"] == doc
+        and any(
+            (s <= p["start"] and p["end"] <= s + len(t)) if passage else p["start"] <= s and s + len(t) <= p["end"]
+            for t, s in gold
+        )
         for p in [c, *c.get("also", ())]
     )
 
@@ -127,10 +156,12 @@ def paragraph_of(text: str, offset: int) -> Span:
     return (0 if start < 0 else start + 2, len(text) if end < 0 else end)
 
 
-def citation_precise(c: dict, doc: str, gold: Sequence[tuple[str, int]], text: str) -> bool:
-    """The citation lies inside the paragraph of a gold answer."""
+def citation_precise(c: dict, doc: str, gold: Sequence[tuple[str, int]], text: str, passage: bool = False) -> bool:
+    """The citation lies inside the paragraph of a gold answer (inside a gold passage)."""
     if c["source"] != doc:
         return False
+    if passage:
+        return covers_gold(c, doc, gold, passage=True)
     for _, s in gold:
         p0, p1 = paragraph_of(text, s)
         if p0 <= c["start"] and c["end"] <= p1:
@@ -151,13 +182,19 @@ def judge(q: GoldQuestion, answer: Answer, text_of: Callable[[str], str | None])
         "valid_citations": sum(citation_valid(c, text_of) for c in cites),
     }
     if q.answerable:
-        rank = retrieval_rank(answer.trace.get("hits", []), q.doc, q.answers)
-        text = text_of(q.doc) or ""
+        passage = q.evidence == "passage"
+        gold = q.gold_by_doc()
+        ranks = [r for d, g in gold.items() if (r := retrieval_rank(answer.trace.get("hits", []), d, g, passage))]
+        texts = {d: text_of(d) or "" for d in gold}
+        cited_gold = any(covers_gold(c, d, g, passage) for c in cites for d, g in gold.items())
         verdict.update(
-            rank=rank,
-            correct=answer_correct(data["answer"], q.answers) if not answer.abstained else False,
-            cited_gold=any(covers_gold(c, q.doc, q.answers) for c in cites),
-            precise_citations=sum(citation_precise(c, q.doc, q.answers, text) for c in cites),
+            rank=min(ranks, default=None),
+            # A passage is no short answer to find in the text: correct is quoting from it.
+            correct=not answer.abstained and (cited_gold if passage else answer_correct(data["answer"], q.answers)),
+            cited_gold=cited_gold,
+            precise_citations=sum(
+                any(citation_precise(c, d, g, texts[d], passage) for d, g in gold.items()) for c in cites
+            ),
         )
     if q.category:
         verdict["category"] = q.category
@@ -351,7 +388,7 @@ def run(
     text_of = engine.text_of
     verdicts, records = [], []
     for q in questions:
-        answer = engine.answer(q.question)
+        answer = _ask(engine, q)
         verdict = judge(q, answer, text_of)
         verdicts.append(verdict)
         records.append(
@@ -362,6 +399,18 @@ def run(
     groups = {doc: summarize(v for v in verdicts if v["doc"] == doc) for doc in sorted({v["doc"] for v in verdicts})}
     groups["all"] = summarize(verdicts)
     return groups, records
+
+
+def _ask(engine: Engine, q: GoldQuestion) -> Answer:
+    """The question's answer; after its earlier turns, in one conversation, if it has any."""
+    if not q.history:
+        return engine.answer(q.question)
+    from assistant.conversation.session import Session
+
+    session = Session(engine)
+    for turn in q.history:
+        session.ask(turn)
+    return session.ask(q.question).answer
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,71 @@
+"""The quality gate across kinds of document: the `check` split of every domain of
+eval/domains (built by eval/build_domains.py; not in the repository, see its README), a fast
+subset of each, through the real engine. A change that helps one domain and breaks another
+fails here, naming the domain.
+
+The domains are read from ../shared/eval/domains when the steering repo provides them, else
+from eval/domains; with neither, the module is skipped and says why.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from assistant.evaluation import evaluate
+
+from data import REPO
+
+pytestmark = pytest.mark.slow
+
+PLACES = [REPO.parent / "shared" / "eval" / "domains", REPO / "eval" / "domains"]
+ROOT = next((p for p in PLACES if p.is_dir() and evaluate.domains_in(p)), None)
+if ROOT is None:
+    pytest.skip("no domains built (python eval/build_domains.py, see eval/domains/README.md)", allow_module_level=True)
+DOMAINS = evaluate.domains_in(ROOT)
+SUBSET = 60  # check questions per domain: about a minute in all
+
+# Per domain: (most answerable questions refused, least unanswerable refused, least gold cited
+# when retrieved in the top 5), just past the figures measured on this subset (in comments).
+BOUNDS = {
+    "conversational": (0.05, 0.05, 0.90),  # 0.022, 0.067, 0.950
+    "encyclopedia": (0.22, 0.55, 0.72),  # 0.191, 0.615, 0.766
+    "manuals": (0.03, math.nan, 0.75),  # 0.000, -, 0.792
+    "medicine": (0.03, 0.15, 0.72),  # 0.000, 0.200, 0.769
+    "policy": (0.03, math.nan, 0.20),  # 0.000, -, 0.240
+}
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory, embedder):
+    from assistant.config import Settings
+    from assistant.engine import Engine
+
+    data = tmp_path_factory.mktemp("domains")
+    out = {}
+    for name, folder in DOMAINS.items():
+        engine = Engine(Settings(corpus=folder / evaluate.CORPUS, data_dir=data), embedder=embedder)
+        engine.sync()
+        questions = [q for q in evaluate.load_questions(folder / evaluate.QUESTIONS) if q.split == "check"]
+        groups, _ = evaluate.run(engine, questions[:SUBSET])
+        out[name] = groups["all"]
+    print("\n" + evaluate.domain_table(out))
+    return out
+
+
+@pytest.mark.parametrize("domain", sorted(BOUNDS))
+def test_each_domain_holds_its_bounds(figures, domain):
+    if domain not in figures:
+        pytest.skip(f"{domain} is not built in {ROOT}")
+    refused, unanswerable, cited = BOUNDS[domain]
+    m = figures[domain]
+    assert m["citation_validity"] == 1.0, m
+    assert m["false_abstention"] <= refused, (domain, "answerable refused", m["false_abstention"])
+    if not math.isnan(unanswerable) and not math.isnan(m["unanswerable_abstained"]):
+        assert m["unanswerable_abstained"] >= unanswerable, (
+            domain,
+            "unanswerable refused",
+            m["unanswerable_abstained"],
+        )
+    assert m["cited_if_retrieved"] >= cited, (domain, "cited if in top 5", m["cited_if_retrieved"])
