@@ -141,3 +141,18 @@ def test_a_spokeswomans_quote_is_cited_from_its_opening_mark(engine):
     assert not answer.abstained, answer.text
     quote = next(c.quote for c in answer.citations if c.source == "statement.txt")
     assert quote.startswith('"We are not going to be involved'), quote
+
+
+def test_a_heading_is_not_quoted_beside_the_sentence_under_it():
+    from assistant.answering.candidates import Neighbourhood, Ranked
+    from assistant.answering.select import Scored, choose
+
+    text = "# Parking\n\nVisitors park in lot Q.\n\nThe lot closes at ten."
+    chunk = Chunk("c", "p.md", 0, len(text), text, sentences=((0, 9), (11, 34), (36, 58)))
+    hits = [Hit(chunk, 1.0, sentences=tuple(SentenceHit(s, 0.6, 0.5, 0.8) for s in sentences_of(chunk)))]
+    scored = [Scored(Ranked(sh, None, 1.0), p, {}) for sh, p in zip(hits[0].sentences, (0.8, 0.9, 0.85), strict=True)]
+    scored.sort(key=lambda s: -s.p)
+    chosen = choose(scored, Neighbourhood(hits), 3, 0.5, 0.1)
+    assert [s.ranked.hit.sentence.text for s in chosen] == ["Visitors park in lot Q.", "The lot closes at ten."]
+    alone = choose([scored[2]], Neighbourhood(hits), 3, 0.5, 0.1)  # the best may still be a heading
+    assert [s.ranked.hit.sentence.text for s in alone] == ["# Parking"]

@@ -118,20 +118,31 @@ def test_close_chances_are_quoted_together():
 
 
 def test_the_kind_gate_refuses_only_while_it_is_a_rule():
-    ask = ask_of("How many visitors does the bridge get?")  # no sentence holds a new number
-    c = gather(hits(texts=["The bridge is famous.", "It is painted red.", "Tourists like it."]), ask, frozenset(), 0.4)
-    reader = Scripted(
-        {"The bridge is famous.": 0.9, "It is painted red.": 0.1, "Tourists like it.": 0.2},
-        texts=["The bridge is famous.", "It is painted red.", "Tourists like it."],
-    )
+    ask = ask_of("Who built the bridge?")  # no sentence names anybody
+    texts = ["The bridge is famous.", "It is painted red.", "Tourists like it."]
+    c = gather(hits(texts=texts), ask, frozenset(), 0.4)
+    reader = Scripted(dict(zip(texts, (0.9, 0.1, 0.2), strict=True)), texts=texts)
     sim = lambda a, b: np.zeros((len(a), len(b)))  # noqa: E731
     permissive = replace(TUNING, answerable_threshold=0.0)
     s = selection.select(ask, c, sim, max_sentences=3, tuning=permissive, reader=reader)
     gated = decide(ask, s, c.near, min_score=0.0, tuning=permissive)
-    assert not gated.answers and "no sentence gives a number" in gated.reason
+    assert not gated.answers and "no sentence gives who" in gated.reason
     free = replace(permissive, rules=RULES - {"kind_gate"})
     s = selection.select(ask, c, sim, max_sentences=3, tuning=free, reader=reader)
     assert decide(ask, s, c.near, min_score=0.0, tuning=free).answers
+
+
+def test_the_kind_gate_holds_only_for_the_kinds_it_is_right_about():
+    ask = ask_of("How many visitors does the bridge get?")  # a number: a feature, no gate
+    texts = ["The bridge is famous.", "It is painted red.", "Tourists like it."]
+    c = gather(hits(texts=texts), ask, frozenset(), 0.4)
+    reader = Scripted(dict(zip(texts, (0.9, 0.1, 0.2), strict=True)), texts=texts)
+    permissive = replace(TUNING, answerable_threshold=0.0)
+    s = selection.select(
+        ask, c, lambda a, b: np.zeros((len(a), len(b))), max_sentences=3, tuning=permissive, reader=reader
+    )
+    verdict = decide(ask, s, c.near, min_score=0.0, tuning=permissive)
+    assert verdict.answers and verdict.verdict.features["kind_missing"] == 1.0
 
 
 def test_the_off_topic_floor_is_a_rule_too():

@@ -143,8 +143,17 @@ def choose(
     return [
         s
         for s in scored[:max_sentences]
-        if s is best or s.p >= best.p * ratio or (s.id in beside and s.p >= best.p * neighbour_ratio)
+        if s is best
+        or (
+            not _heading(s)  # a title above the answer is no part of what it says
+            and (s.p >= best.p * ratio or (s.id in beside and s.p >= best.p * neighbour_ratio))
+        )
     ]
+
+
+def _heading(s: Scored) -> bool:
+    """A Markdown heading line ("# Parking")."""
+    return s.ranked.hit.sentence.text.lstrip().startswith("#")
 
 
 def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int) -> list[Scored]:
