@@ -1,13 +1,13 @@
 """Stage 5, the decision: answer, or abstain, and why. The only place that decides.
 
 - nothing: no sentence could be quoted;
-- off topic: the best chosen sentence is too far from the question (cosine below the
-  topical floor, ASSISTANT_MIN_SCORE);
-- near miss: on topic, but the chosen sentences don't answer it (a fitted logistic model
-  over the best cosine and the question's names the evidence lacks; and a question asking
-  for a number, a date, a length of time, a place or a person is not answered by sentences
-  holding none near its names): the answer says what the documents mention but don't say,
-  with related passages;
+- off topic: every candidate is too far from the question (best cosine below the topical
+  floor, ASSISTANT_MIN_SCORE);
+- near miss: on topic, but the chosen sentences don't answer it (a logistic model over the
+  reader's chances, the cosine and the question's names the evidence lacks, fitted on every
+  domain's fit split; and a "who" or "how long" question is not answered by sentences holding
+  no name or length of time near its names): the answer says what the documents mention but
+  don't say, with related passages;
 - answer.
 A name written out ("who is Daryl Gates") or a quote of the person asked about is strong
 evidence even where a short question's cosine is low: it is answered.
