@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.evaluation.evaluate import answer_correct
+
 FIT_SHARE = 6  # of 10: fit, the rest check
 
 
@@ -38,7 +40,6 @@ class Source:
     commit: str
     licence: str
     about: str
-    paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,10 +57,6 @@ def split_of(key: str) -> str:
 def safe_name(title: str) -> str:
     name = re.sub(r"[^\w.-]+", "_", title).strip("_")[:80]
     return name or "doc"
-
-
-def normal(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 class Snapshot:
@@ -91,9 +88,9 @@ def _join(parts: list[str]) -> tuple[str, list[int]]:
 
 
 def _withheld(text: str, answers: Iterable[str]) -> bool:
-    """None of the answers' words are left in `text`: the question is truly unanswerable there."""
-    hay = f" {normal(text)} "
-    return not any(normal(a) and f" {normal(a)} " in hay for a in answers)
+    """None of the answers' words are left in `text`: the question is truly unanswerable there
+    (the eval's own test of an answer's words, so both agree)."""
+    return not answer_correct(text, [(a, 0) for a in answers])
 
 
 # --- encyclopedia: XQuAD (English), SQuAD v1.1 dev paragraphs ---------------------------------
@@ -393,7 +390,7 @@ def write(out: Path, name: str, source: Source, domain: Domain) -> None:
         "",
         source.about,
         "",
-        f"- Source: `{source.repo}` at commit `{source.commit}`; files: {', '.join(f'`{p}`' for p in source.paths) or 'see eval/build_domains.py'}.",
+        f"- Source: `{source.repo}` at commit `{source.commit}` (the files eval/build_domains.py reads).",
         f"- Licence: {source.licence}. Keep this notice with any copy.",
         "- Built by `eval/build_domains.py` (reshaped only: documents joined from the data set's passages, offsets moved to file offsets).",
         f"- {len(domain.docs)} documents, {len(domain.questions)} questions: "

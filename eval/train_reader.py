@@ -99,7 +99,7 @@ def labelled(engine: Engine, q: evaluate.GoldQuestion) -> tuple[np.ndarray, np.n
 
     engine.extract = spy  # type: ignore[method-assign]
     try:
-        evaluate._ask(engine, q)
+        evaluate.answer_gold(engine, q)
     finally:
         del engine.extract
     asked, hits, exclude, extracted = seen[-1]

@@ -6,7 +6,9 @@ on what a word is.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -46,3 +48,24 @@ def short(text: str, limit: int) -> str:
     """`text` on one line, cut to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(word: str) -> str:
+    """Lowercase, without accents."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
+
+
+def idf(bags: Iterable[set[str]]) -> dict[str, float]:
+    """Inverse document frequency of each word over `bags` (one set of words per sentence)."""
+    bags = list(bags)
+    df: dict[str, int] = {}
+    for bag in bags:
+        for w in bag:
+            df[w] = df.get(w, 0) + 1
+    n = len(bags)
+    return {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+
+
+def idf_unseen(n: int) -> float:
+    """IDF of a word none of `n` bags holds."""
+    return math.log((n + 1) / 0.5)

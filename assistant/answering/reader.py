@@ -13,10 +13,8 @@ and ranked worse on the check splits (eval/train_reader.py's notes, the README).
 
 from __future__ import annotations
 
-import math
 import threading
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +23,7 @@ import numpy as np
 from assistant.answering.candidates import Neighbourhood, Ranked
 from assistant.answering.question import WANTED, Ask, holds_kind, names_of
 from index import speakers
-from index.text import WORD, content_words, stem
+from index.text import WORD, content_words, idf, idf_unseen, plain, stem
 
 MODEL = Path(__file__).with_name("reader.onnx")
 KINDS = ("number", "duration", "date", "place", "person", "reason", "method", "yesno", "about", "other")
@@ -91,9 +89,8 @@ def features(ask: Ask, ranked: Sequence[Ranked], near: Neighbourhood) -> np.ndar
     dense = {r.hit.sentence.id: r.hit.dense for r in ranked}
     vectors = {r.hit.sentence.id: r.hit.vector for r in ranked if r.hit.vector is not None}
     bags = {r.hit.sentence.id: set(stem(content_words(r.hit.sentence.text))) for r in ranked}
-    idf = _idf(bags.values())
-    unseen = math.log((len(bags) + 1) / 0.5)
-    weights = [(w, idf.get(w, unseen)) for w in ask.focus]
+    by_word = idf(bags.values())
+    weights = [(w, by_word.get(w, idf_unseen(len(bags)))) for w in ask.focus]
     total = sum(x for _, x in weights) or 1.0
     top = max(dense.values())
     asked = {k: float(ask.kind == k) for k in KINDS}
@@ -137,18 +134,3 @@ def _context(r: Ranked, near: Neighbourhood, vectors: dict[str, np.ndarray]) -> 
     mean = np.mean(parts, axis=0)
     norm = float(np.linalg.norm(mean))
     return float(q @ mean) / norm if norm else 0.0
-
-
-def plain(word: str) -> str:
-    """Lowercase, without accents."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
-
-
-def _idf(bags: Iterable[set[str]]) -> dict[str, float]:
-    bags = list(bags)
-    df: dict[str, int] = {}
-    for bag in bags:
-        for w in bag:
-            df[w] = df.get(w, 0) + 1
-    n = len(bags)
-    return {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}

@@ -12,10 +12,8 @@ close to it (a neighbour of the best needs less).
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +23,7 @@ from assistant.answering.question import WANTED, Ask, holds_kind, topic_of
 from assistant.answering.reader import SCALARS, Reader, features
 from assistant.answering.tuning import TUNING, Linear, Tuning
 from index import speakers
-from index.text import WORD, content_words, stem
+from index.text import WORD, content_words, idf, idf_unseen, plain, stem
 
 Similarity = Callable[[list[str], list[str]], np.ndarray]
 
@@ -103,8 +101,8 @@ def score(ask: Ask, ranked: Sequence[Ranked], near: Neighbourhood, model: Linear
         return []
     dense = {r.hit.sentence.id: r.hit.dense for r in ranked}
     bags = {r.hit.sentence.id: set(stem(content_words(r.hit.sentence.text))) for r in ranked}
-    idf = _idf(bags.values())
-    weights = [(w, idf.get(w, idf_default(len(bags)))) for w in ask.focus]
+    by_word = idf(bags.values())
+    weights = [(w, by_word.get(w, idf_unseen(len(bags)))) for w in ask.focus]
     total = sum(x for _, x in weights) or 1.0
     top = ranked[0].hit.dense
     out = []
@@ -238,23 +236,3 @@ def _acronyms(text: str) -> set[str]:
         initials = "".join(w[0] for w in m.group(0).split() if w[0].isupper())
         out.update(initials[i:j] for i in range(len(initials)) for j in range(i + 2, len(initials) + 1))
     return out
-
-
-def plain(word: str) -> str:
-    """Lowercase, without accents."""
-    return "".join(ch for ch in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(ch))
-
-
-def _idf(bags: Iterable[set[str]]) -> dict[str, float]:
-    bags = list(bags)
-    df: dict[str, int] = {}
-    for bag in bags:
-        for w in bag:
-            df[w] = df.get(w, 0) + 1
-    n = len(bags)
-    return {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-
-
-def idf_default(n: int) -> float:
-    """IDF of a word no candidate holds."""
-    return math.log((n + 1) / 0.5)

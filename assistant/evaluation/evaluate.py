@@ -388,7 +388,7 @@ def run(
     text_of = engine.text_of
     verdicts, records = [], []
     for q in questions:
-        answer = _ask(engine, q)
+        answer = answer_gold(engine, q)
         verdict = judge(q, answer, text_of)
         verdicts.append(verdict)
         records.append(
@@ -401,7 +401,7 @@ def run(
     return groups, records
 
 
-def _ask(engine: Engine, q: GoldQuestion) -> Answer:
+def answer_gold(engine: Engine, q: GoldQuestion) -> Answer:
     """The question's answer; after its earlier turns, in one conversation, if it has any."""
     if not q.history:
         return engine.answer(q.question)
