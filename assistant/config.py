@@ -1,4 +1,5 @@
-"""Settings: typed objects read from `ASSISTANT_*` environment variables at the edge.
+"""Settings: typed objects read at the edge from flags, `ASSISTANT_*` environment variables,
+a `.env` file and an `assistant.toml`, in that order of precedence (then the defaults).
 
 Grouped by concern, so each part receives only what it needs: the engine gets
 `Settings` (with its `llm` group) and never sees what only serving needs (the state store,
@@ -9,21 +10,78 @@ workers, watching: `bots.settings.ServeSettings`) nor Slack's secrets
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from assistant import links
 from index.chunking import DEFAULT_CHUNK_TOKENS
 from index.embedding import DEFAULT_MODEL
 from index.store import Server
 
+APP = "cited-assistant"  # the per-user folders' name (platformdirs)
+CONFIG_FILE = "assistant.toml"
+DOTENV = ".env"
 
-class LlmSettings(BaseSettings):
-    """An OpenAI-compatible LLM server (`ASSISTANT_LLM_*`); no base URL means extractive answers only."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_LLM_", extra="ignore")
+def config_file() -> Path | None:
+    """The settings file in use: `assistant.toml` in the working folder, else in the user's config dir."""
+    import platformdirs
+
+    for folder in (Path.cwd(), Path(platformdirs.user_config_dir(APP))):
+        if (folder / CONFIG_FILE).is_file():
+            return folder / CONFIG_FILE
+    return None
+
+
+def default_model_dir() -> Path:
+    """The per-user model cache (exported and quantised models), shared by every folder and process."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP)) / "models"
+
+
+class FileSettings(BaseSettings):
+    """Settings that also come from `.env` and `assistant.toml` (its top level, or the table
+    `toml_table` names). Precedence: flags (init values) > environment > `.env` > TOML > defaults."""
+
+    toml_table: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_file()
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path) if path else None
+        if toml is not None and cls.toml_table:
+            # The class's own table ([llm]), if the file has one.
+            table = toml.toml_data.get(cls.toml_table[0])
+            toml = (
+                TomlConfigSettingsSource(settings_cls, toml_file=path, toml_table_header=cls.toml_table)
+                if isinstance(table, dict)
+                else None
+            )
+        if toml is None:
+            return init_settings, env_settings, dotenv_settings
+        return init_settings, env_settings, dotenv_settings, toml
+
+
+class LlmSettings(FileSettings):
+    """An OpenAI-compatible LLM server (`ASSISTANT_LLM_*`, `[llm]` in assistant.toml); no base URL means extractive answers only."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_LLM_", extra="ignore", env_file=DOTENV)
+    toml_table: ClassVar[tuple[str, ...]] = ("llm",)
 
     base_url: str | None = Field(
         None, description="e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp)."
@@ -36,10 +94,10 @@ class LlmSettings(BaseSettings):
     )
 
 
-class Settings(BaseSettings):
+class Settings(FileSettings):
     """What the engine needs: the corpus, the index, the models, answering; built once by a front end."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", env_file=DOTENV)
 
     corpus: Path = Field(Path("corpus"), description="Folder of documents to answer from.")
     spaces: Path | None = Field(
@@ -70,11 +128,13 @@ class Settings(BaseSettings):
     )
     model_dir: Path | None = Field(
         None,
-        description="Where the exported ONNX model is cached (default: DATA_DIR/models); several data dirs can share one.",
+        description="Where the exported ONNX models are cached (default: the user's cache dir, e.g. ~/.cache/cited-assistant/models), shared by every folder.",
     )
     top_k: int = Field(5, ge=1, le=100, description="Chunks retrieved per question.")
     chunk_tokens: int = Field(DEFAULT_CHUNK_TOKENS, ge=16, le=512, description="Largest chunk, in model tokens.")
-    min_score: float = Field(0.372, description="Abstain when the best evidence scores below this.")
+    min_score: float = Field(
+        0.372, ge=0, le=1, description="Abstain when the best evidence scores below this (a cosine)."
+    )
     max_file_mb: float = Field(50, gt=0, description="Files larger than this are skipped (and reported).")
     max_sentences: int = Field(3, ge=1, le=20, description="Most sentences quoted in one extractive answer.")
     source_url: str | None = Field(
@@ -98,6 +158,11 @@ class Settings(BaseSettings):
         if why:
             raise ValueError(why)
         return value
+
+    @property
+    def models(self) -> Path:
+        """Where exported models are cached: MODEL_DIR, else the per-user cache."""
+        return self.model_dir or default_model_dir()
 
     @property
     def chroma_server(self) -> Server | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,12 @@ class Engine:
         template = next((s.source_url for s in self.spaces if s.name == citation.space and s.source_url), None)
         return links.link(template or self.settings.source_url, citation)
 
+    def locate(self, source: str) -> Path | None:
+        """The file behind a sync report's `source` ("space/path" with spaces), if it is one."""
+        name, rest = source.split("/", 1) if self.named and "/" in source else ("", source)
+        index = self.indexes.get(name)
+        return index.root / rest if index is not None else None
+
     def text_of(self, source: str, space: str | None = None) -> str | None:
         """The canonical text of `source` (in `space`, or "space/path" inside the engine) as the
         file is now; None if it can't be read."""
@@ -233,7 +240,7 @@ class Engine:
 def _onnx(settings: Settings) -> Embedder:
     return OnnxEmbedder(
         settings.embedding_model,
-        cache_dir=settings.model_dir or settings.data_dir / "models",
+        cache_dir=settings.models,
         precision=settings.embedding_precision,
     )
 

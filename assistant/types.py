@@ -99,7 +99,10 @@ class Answer:
     error: str | None = None  # the question couldn't be answered at all (bad input, a failure), in one line
 
     def to_json(self) -> dict[str, Any]:
-        """The answer JSON contract (one object per question; see "Answer JSON" in the README)."""
+        """The answer JSON contract (one object per question; see "Answer JSON" in the docs). A
+        question that couldn't be answered at all has "error" and no "answer"."""
+        if self.error:
+            return {"question": self.question, "abstained": True, "citations": [], "error": self.error}
         out: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,
@@ -126,7 +129,7 @@ class Answer:
         """The answer back from `to_json` (without its trace), e.g. a stored conversation's."""
         return cls(
             question=data["question"],
-            text=data["answer"],
+            text=data.get("answer", ""),
             citations=tuple(Citation.from_json(c) for c in data.get("citations", [])),
             abstained=data.get("abstained", False),
             mode=data.get("mode", "extractive"),

@@ -1,10 +1,13 @@
-"""The `assistant` command: `ingest`, `ask`, `chat`, `spaces`, `slack`, `feedback` and `eval`.
+"""The `assistant` command: `ingest`, `ask`, `chat`, `spaces`, `slack`, `feedback`, `eval`
+and `completion`.
 
 A front end like the others: it builds the settings, hands them to the engine (or the
-chat, or the Slack app) and renders what comes back. Errors become one line on stderr
-and exit code 1; tracebacks go to the log.
+chat, or the Slack app) and renders what comes back. Exit codes: 0 answered or abstained
+(3 with `--fail-on-abstain` when one abstained), 1 an error (one line on stderr naming the
+file, setting or flag; tracebacks go to the log), 2 usage (argparse's own).
 """
 
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's marker: this script completes its own arguments)
 from __future__ import annotations
 
 import argparse
@@ -14,14 +17,13 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from bots.render import feedback_json, render_feedback, render_text, report_json, sync_summary
 
 if TYPE_CHECKING:
-    from pydantic_settings import BaseSettings
-
     from assistant.config import Settings
     from assistant.engine import Engine
     from assistant.evaluation.evaluate import GoldQuestion
@@ -30,16 +32,31 @@ if TYPE_CHECKING:
     from bots.settings import ServeSettings
     from index.sync import SyncReport
 
-S = TypeVar("S", bound="BaseSettings")
-
 log = logging.getLogger("assistant")
+# What a person at the terminal should hear while waiting (a one-time model export); -q silences it.
+notice = logging.getLogger("assistant.notice")
+
+ABSTAINED = 3  # --fail-on-abstain's exit code
+SHELLS = ("bash", "zsh", "fish")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="Cited answers over a folder of documents.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    corpus = argparse.ArgumentParser(add_help=False)
+    # Every command takes these (after its name): where its data lives, and how much it says.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="index, log and state (default: $ASSISTANT_DATA_DIR or ./.assistant)",
+    )
+    loud = common.add_mutually_exclusive_group()
+    loud.add_argument("-q", "--quiet", action="store_true", help="print only answers, results and errors")
+    loud.add_argument("-v", "--verbose", action="store_true", help="also print what the log gets, on stderr")
+    corpus = argparse.ArgumentParser(add_help=False, parents=[common])
     corpus.add_argument("--corpus", type=Path, help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
     picked = argparse.ArgumentParser(add_help=False)
     picked.add_argument(
@@ -56,19 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[corpus, picked], help="answer a question (or '-' for one per line on stdin)")
     ask.add_argument("question", help="the question, or '-' to read one question per line from stdin")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per line)")
-    ask.add_argument("--k", type=_positive, help="chunks to retrieve (default: $ASSISTANT_TOP_K or 5)")
+    ask.add_argument("--k", type=_top_k, help="chunks to retrieve, 1 to 100 (default: $ASSISTANT_TOP_K or 5)")
+    ask.add_argument(
+        "--fail-on-abstain", action="store_true", help=f"exit {ABSTAINED} when an answer abstained (for scripts)"
+    )
 
     sub.add_parser(
         "chat", parents=[corpus, picked], help="a conversation in the terminal (or one question per line from a pipe)"
     )
-    sub.add_parser("spaces", help="list the spaces of $ASSISTANT_SPACES: folders, documents, where each may be asked")
+    sub.add_parser(
+        "spaces",
+        parents=[corpus],
+        help="list the folders answered from: the spaces of $ASSISTANT_SPACES, or the one corpus folder",
+    )
 
     slack = sub.add_parser("slack", parents=[corpus], help="run the Slack bot (Socket Mode, or --http)")
     slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events instead of Socket Mode")
     slack.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="address for --http (default all)")
 
-    fb = sub.add_parser("feedback", help="list the 👍 and 👎 given to the Slack bot's answers (from the state store)")
+    fb = sub.add_parser(
+        "feedback", parents=[common], help="list the 👍 and 👎 given to the Slack bot's answers (from the state store)"
+    )
     fb.add_argument("--json", action="store_true", help="one JSON object per click and line (an export)")
     fb.add_argument(
         "--since", type=_since, metavar="DATE", help="only clicks from this date on (YYYY-MM-DD or ISO time, UTC)"
@@ -95,13 +121,36 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"fail (exit 1) unless METRIC over all questions (with domains: in every domain that has "
             f"questions of its kind, and over all) is {word} VALUE, e.g. correctness=0.8 (repeatable)",
         )
+    done = sub.add_parser(
+        "completion", parents=[common], help='print shell completion code: eval "$(assistant completion bash)"'
+    )
+    done.add_argument("shell", choices=SHELLS)
     return parser
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cited-assistant")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _top_k(value: str) -> int:
+    """`--k`: a whole number in the range ASSISTANT_TOP_K allows."""
+    from assistant.config import Settings
+    from bots.configure import _range
+
+    field = Settings.model_fields["top_k"]
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    low = next(m.ge for m in field.metadata if hasattr(m, "ge"))
+    high = next(m.le for m in field.metadata if hasattr(m, "le"))
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"must be {_range(field.metadata)}, not {number}")
     return number
 
 
@@ -131,12 +180,19 @@ def _since(value: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    _complete(parser)
+    args = parser.parse_args(argv)
+    if args.command == "completion":
+        return _completion(args.shell)
     try:
+        from bots.configure import warnings
         from index.errors import Error
 
+        for line in [] if args.quiet else warnings():
+            print(line, file=sys.stderr)
         settings = _settings(args)
-        _setup_logging(settings.data_dir)
+        _setup_logging(settings.data_dir, args)
         return _run(args, settings)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -145,64 +201,109 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, Error):
             print(f"error: {exc}", file=sys.stderr)
         else:
-            log.exception("unexpected failure")
+            if logging.getLogger().handlers:  # else logging's last resort would print the traceback
+                log.exception("unexpected failure")
             print(f"error: unexpected failure: {exc!r} (details in the log)", file=sys.stderr)
         return 1
 
 
+# The settings a flag sets, and the flag's name (for errors naming what is at fault).
+FLAGS = {"corpus": "--corpus", "top_k": "--k", "data_dir": "--data-dir"}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     from assistant.config import LlmSettings, Settings
+    from bots.configure import build, settings_file
 
-    overrides: dict[str, object] = {"corpus": args.corpus} if getattr(args, "corpus", None) else {}
-    if getattr(args, "k", None):
-        overrides["top_k"] = args.k
-    llm = _validated(LlmSettings, "llm_")
-    return _validated(Settings, "", llm=llm, **overrides)
+    settings_file()  # a broken assistant.toml is one line naming it, before pydantic reads it
+    overrides = {
+        field: getattr(args, dest, None)
+        for field, dest in (("corpus", "corpus"), ("top_k", "k"), ("data_dir", "data_dir"))
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    flags = {k: f"{FLAGS[k]} {overrides[k]}" for k in overrides}
+    return build(Settings, flags, llm=build(LlmSettings), **overrides)
 
 
 def _serve() -> ServeSettings:
     """The serving settings (state store, workers, watching) of the long-running commands."""
+    from bots.configure import build
     from bots.settings import ServeSettings
 
-    return _validated(ServeSettings, "")
+    return build(ServeSettings)
 
 
-def _validated(kind: type[S], prefix: str, **values: object) -> S:
-    """`kind(**values)`, a validation error turned into one line naming the setting (`prefix` + field)."""
-    from pydantic import ValidationError
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request and exit, when this run is one (argcomplete)."""
+    if "_ARGCOMPLETE" in os.environ:
+        import argcomplete
 
+        argcomplete.autocomplete(parser)
+
+
+def _completion(shell: str) -> int:
+    """`assistant completion SHELL`: the code that makes SHELL complete `assistant`'s commands and flags."""
+    import argcomplete
+
+    print(argcomplete.shellcode(["assistant"], shell=shell))
+    return 0
+
+
+def _check_corpus(args: argparse.Namespace, settings: Settings) -> None:
+    """The corpus folder exists and is a folder; else one line saying which and how to give another."""
     from index.errors import Error
 
-    try:
-        return kind(**values)  # type: ignore[arg-type]  # pydantic validates the values
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = prefix + ".".join(map(str, first["loc"]))
-        raise Error(f"bad setting {name}: {first['msg']}") from exc
+    if settings.spaces or args.command not in ("ask", "chat", "ingest", "eval", "slack", "spaces"):
+        return
+    if args.command == "eval" and args.questions.is_dir():
+        return  # each domain brings its own corpus/
+    path = settings.corpus
+    if getattr(args, "corpus", None):
+        given = f"--corpus {path}"
+    elif os.environ.get("ASSISTANT_CORPUS"):
+        given = f"ASSISTANT_CORPUS={path}"
+    else:
+        given = f"{path} (the default)"
+    if path.is_file():
+        raise Error(f"{given} is a file, not a folder: give the folder that holds your documents")
+    if not path.exists():
+        hint = "" if getattr(args, "corpus", None) else "; give one with --corpus DIR or ASSISTANT_CORPUS"
+        raise Error(f"corpus folder not found: {given}{hint}")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.engine import Engine
     from bots.progress import sync_with_progress
+    from index.errors import Error
     from index.sync import SyncReport
 
+    if args.command == "feedback":
+        return _feedback(args, settings)
+    _check_corpus(args, settings)
+    if args.command == "ask" and args.question != "-":
+        from assistant.answering.question import question_problem
+
+        if problem := question_problem(args.question):
+            raise Error(problem)  # before loading anything
     if args.command == "slack":
+        from bots.configure import build
         from bots.slack.app import run
         from bots.slack.config import SlackSettings
 
-        slack = _validated(SlackSettings, "slack_")
-        return run(settings, slack, _serve(), http=args.http, port=args.port, host=args.host)
+        return run(settings, build(SlackSettings), _serve(), http=args.http, port=args.port, host=args.host)
     if args.command == "spaces":
         return _spaces(settings)
-    if args.command == "feedback":
-        return _feedback(args, settings)
     if args.command == "eval" and args.questions.is_dir():
         return _eval_domains(args, settings)
+    if args.command == "eval":
+        from assistant.evaluation import evaluate
+
+        gold = _chosen(evaluate.load_questions(args.questions), args)  # a bad file fails before any work
     engine = Engine(settings, spaces=_picked(settings, getattr(args, "space", [])))
     if args.command == "chat":
         from bots.repl import run_chat
 
-        return run_chat(engine, settings.data_dir, _serve())
+        return run_chat(engine, settings.data_dir, _serve(), quiet=args.quiet)
     if args.command == "ingest" and engine.named and not args.json:
         # One line per space, each with its own report.
         reports = {name: r or SyncReport() for name, r in engine.sync_each(wait=True).items()}
@@ -227,27 +328,66 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if report.skipped and not (report.added or report.updated or report.unchanged):
             print(f"error: none of the {len(report.skipped)} files in {settings.corpus} could be read", file=sys.stderr)
             return 1
+        if not engine.stats()["documents"]:
+            notice.warning("notice: " + _nothing_to_answer_from(settings, report))
         return 0
+    if args.command == "ask":
+        _say_once(report, settings, engine)
+    stats = engine.stats()
+    if not stats["documents"]:
+        raise Error(_nothing_to_answer_from(settings, report))
     if args.command == "eval":
-        return _eval(args, engine)
-    if report.changed or report.skipped:
-        print(sync_summary(report, engine.stats()["location"]), file=sys.stderr)
+        return _eval(args, engine, gold)
+    return _ask(args, engine)
+
+
+def _ask(args: argparse.Namespace, engine: Engine) -> int:
+    """Answer the question, or each line of stdin: exactly one answer (or error) per line, in order.
+    Exit 1 if the one question had an error (a batch's line errors are in its objects, and the
+    batch goes on), else 3 if `--fail-on-abstain` and any abstained, else 0."""
     questions = _stdin_questions() if args.question == "-" else [args.question]
+    failed = abstained = False
     try:
         for question in questions:
             answer = _answer_one(engine, question)
+            failed |= bool(answer.error)
+            abstained |= answer.abstained and not answer.error
             if answer.llm_error:
-                print(f"notice: {answer.llm_error}; answered with quotes instead", file=sys.stderr)
+                notice.warning("notice: %s; answered with quotes instead", answer.llm_error)
             if answer.error:
-                print(f"error: {answer.error}", file=sys.stderr)
+                print(f"error: {answer.error}", file=sys.stderr, flush=True)
             if args.json:
                 print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
-            else:
+            elif not answer.error:
                 print(render_text(answer, engine.link), flush=True)
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, and keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    if failed and args.question != "-":
+        return 1
+    return ABSTAINED if abstained and args.fail_on_abstain else 0
+
+
+def _nothing_to_answer_from(settings: Settings, report: SyncReport) -> str:
+    from index.documents import SUFFIXES
+
+    where = "the spaces' folders" if settings.spaces else str(settings.corpus)
+    if report.skipped:
+        return f"no documents to answer from: none of the {len(report.skipped)} files in {where} could be read"
+    kinds = ", ".join(sorted(SUFFIXES - {".htm", ".xhtml", ".markdown"}))
+    return f"no documents in {where}: add some ({kinds}) and ask again"
+
+
+def _say_once(report: SyncReport, settings: Settings, engine: Engine) -> None:
+    """The sync line on stderr when something changed; a skipped file's reason once, until it changes."""
+    from bots.seen import Reported
+
+    fresh = Reported(settings.data_dir / "reported.json").fresh(report.skipped, engine.locate)
+    if report.changed:
+        notice.info(sync_summary(replace(report, skipped=fresh), engine.stats()["location"]))
+    else:
+        for source, reason in fresh:
+            notice.info(f"skipped {source}: {reason}")
 
 
 def _answer_one(engine: Engine, question: str | bytes) -> Answer:
@@ -258,6 +398,8 @@ def _answer_one(engine: Engine, question: str | bytes) -> Answer:
     if isinstance(question, bytes):
         shown = question.decode("utf-8", errors="replace")[:200]
         return Answer(shown, "", abstained=True, error="the line is not valid UTF-8")
+    if not question.strip():
+        return Answer(question, "", abstained=True, error="empty question")
     try:
         return engine.answer(question)
     except Exception as exc:
@@ -268,7 +410,7 @@ def _answer_one(engine: Engine, question: str | bytes) -> Answer:
 def _busy() -> SyncReport:
     from index.sync import SyncReport
 
-    print("notice: another process is updating the index; answering from it as it is", file=sys.stderr)
+    notice.info("notice: another process is updating the index; answering from it as it is")
     return SyncReport()
 
 
@@ -289,10 +431,17 @@ def _spaces(settings: Settings) -> int:
     from assistant import spaces
     from assistant.engine import Engine
     from bots import access
-    from index.errors import Error
 
     if not settings.spaces:
-        raise Error("no spaces file: set ASSISTANT_SPACES to one (see the README)")
+        # No spaces file: one space, the corpus folder, asked everywhere.
+        stats = Engine(settings).index.stats()
+        print(
+            f"(default): {settings.corpus} · {stats['documents']} documents, {stats['chunks']} chunks · asked anywhere"
+        )
+        notice.info(
+            "one folder, no spaces file: set ASSISTANT_SPACES to a spaces file for several (see docs/spaces.md)"
+        )
+        return 0
     engine = Engine(settings, spaces=spaces.load(settings.spaces))
     for space in engine.spaces:
         stats = engine.indexes[space.name].stats()
@@ -319,11 +468,10 @@ def _feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace, engine: Engine) -> int:
+def _eval(args: argparse.Namespace, engine: Engine, questions: list[GoldQuestion]) -> int:
     from assistant.evaluation import evaluate
     from bots.progress import progress_bar
 
-    questions = _chosen(evaluate.load_questions(args.questions), args)
     began = time.perf_counter()
     with progress_bar("questions", len(questions)) as advance:
         groups, records = evaluate.run(engine, questions, on_done=advance)
@@ -349,7 +497,10 @@ def _eval_output(
             for r in records:
                 fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     if args.json:
-        print(json.dumps({"metrics": groups, "seconds": round(seconds, 1)}, indent=1))
+        finite = {
+            g: {k: None if isinstance(v, float) and v != v else v for k, v in m.items()} for g, m in groups.items()
+        }
+        print(json.dumps({"metrics": finite, "seconds": round(seconds, 1)}, indent=1))  # null, not NaN
     else:
         print(summary)
     for line in missed:
@@ -396,26 +547,38 @@ def _eval_domains(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stdin_questions() -> Iterator[str | bytes]:
-    """One question per line of stdin, decoded as UTF-8; a line that isn't comes back as bytes."""
+    """Every line of stdin, decoded as UTF-8 (blank ones too); a line that isn't comes back as bytes."""
     for raw in sys.stdin.buffer:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
             yield raw.rstrip(b"\r\n")
             continue
-        if line.strip():
-            yield line.strip()
+        yield line.strip()  # a blank line too: it gets its own "empty question" error
 
 
-def _setup_logging(data_dir: Path) -> None:
-    """Tracebacks and library chatter go to a log file in the data directory, not the terminal."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(data_dir / "assistant.log", encoding="utf-8")
+def _setup_logging(data_dir: Path, args: argparse.Namespace) -> None:
+    """Tracebacks and library chatter go to a log file in the data directory, not the terminal;
+    notices (sync lines, warnings, a model being prepared) to stderr unless -q; with -v, the log too."""
+    from index.errors import Error
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(data_dir / "assistant.log", encoding="utf-8")
+    except OSError as exc:
+        raise Error(f"data dir {data_dir} can't be written ({exc.strerror}); give another with --data-dir") from exc
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
+    terminal = logging.StreamHandler(sys.stderr)
+    if args.verbose:
+        terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(terminal)
+    elif not args.quiet:
+        terminal.setFormatter(logging.Formatter("%(message)s"))
+        notice.addHandler(terminal)
 
 
 if __name__ == "__main__":

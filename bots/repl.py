@@ -268,8 +268,8 @@ def render_why(turn: Turn) -> Text:
     return out
 
 
-def run_chat(engine: Engine, data_dir: Path, serve: ServeSettings) -> int:
-    """The loop: a status line, then questions until /quit, Ctrl-D or end of input."""
+def run_chat(engine: Engine, data_dir: Path, serve: ServeSettings, *, quiet: bool = False) -> int:
+    """The loop: a status line (not when `quiet`), then questions until /quit, Ctrl-D or end of input."""
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     console = Console(highlight=False, soft_wrap=True)
     report = sync_with_progress(engine, wait=False)
@@ -282,7 +282,16 @@ def run_chat(engine: Engine, data_dir: Path, serve: ServeSettings) -> int:
     elif report.changed or report.skipped:
         status += f" · synced: {len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed"
         status += f", {len(report.skipped)} skipped" if report.skipped else ""
-    console.print(status, style="dim", markup=False)
+    if not stats["documents"]:
+        # Said even with -q: every answer would be "not covered" otherwise, with no hint why.
+        where = "the spaces' folders" if engine.named else engine.settings.corpus
+        console.print(
+            f"No documents in {where} yet: add some (.txt, .md, .pdf, .docx, .html…); "
+            "the chat picks them up as they arrive.",
+            markup=False,
+        )
+    elif not quiet:
+        console.print(status, style="dim", markup=False)
     chat = Chat(engine, console)
     watcher = Watcher(engine, interval=serve.watch_interval, watch_folder=serve.watch).start()
     try:

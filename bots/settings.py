@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from assistant.config import DOTENV, FileSettings
 
 
-class ServeSettings(BaseSettings):
+class ServeSettings(FileSettings):
     """The serving side of the bots (Slack today): state store, leases, workers, watching."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", env_file=DOTENV)
 
     state_url: str | None = Field(
         None,

@@ -34,6 +34,8 @@ from index.embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from index.errors import ModelError
 
 log = logging.getLogger(__name__)
+# What a person waiting should hear (a front end shows it on stderr): the one-time export.
+notice = logging.getLogger("assistant.notice")
 _EXPORT_LOCK = threading.Lock()
 
 EXPORT_VERSION = 1  # bump when the export changes, so old caches are not reused
@@ -116,6 +118,11 @@ class OnnxEmbedder:
                 raise ValueError("only BERT-style models with mean pooling are exported")
             file = self.cache_dir / f"{self._cache_key()}.onnx"
             if not file.is_file():
+                notice.info(
+                    "preparing the embedding model for this machine, once for every folder: exporting it to ONNX "
+                    "in %s (about 20 s to a minute)",
+                    self.cache_dir,
+                )
                 export(self.path, self._config, self._tokenizer, file, self.fallback)
         except Exception as exc:
             if self.precision == "int8":
@@ -130,6 +137,7 @@ class OnnxEmbedder:
         quantised = file.with_name(f"{file.stem}-int8.onnx")
         try:
             if not quantised.is_file():
+                notice.info("quantising the embedding model to int8, once (about 10 s)")
                 quantise(file, quantised, self._tokenizer)
             return _open(quantised)
         except Exception as exc:

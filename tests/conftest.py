@@ -37,6 +37,8 @@ def model_dir(tmp_path_factory) -> Path:
     through ASSISTANT_MODEL_DIR (each test has its own data dir, and would export again)."""
     path = tmp_path_factory.mktemp("models")
     os.environ["ASSISTANT_MODEL_DIR"] = str(path)
+    # Nor may the user's own assistant.toml (in their config dir) change what tests see.
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
     return path
 
 

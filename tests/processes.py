@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-RUN_MARKER = "ASSISTANT_TEST_RUN"
+RUN_MARKER = "CITED_ASSISTANT_TEST_RUN"  # not ASSISTANT_*: the CLI warns about unknown settings
 GRACE = 15.0  # seconds between SIGTERM and SIGKILL
 EVENT_TIMEOUT = 60.0  # how long a test waits for an event before it says the event never came
 

@@ -14,7 +14,7 @@ from data import ARTICLE, BECK, HOMELAND, SCRIPT
 pytestmark = pytest.mark.slow
 
 
-def run(args, tmp_path, stdin=None, **env):
+def run(args, tmp_path, stdin=None, text=True, **env):
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "bots.cli"]
     full_env = {
         **os.environ,
@@ -27,7 +27,7 @@ def run(args, tmp_path, stdin=None, **env):
         **env,
     }
     return subprocess.run(
-        command + args, input=stdin, capture_output=True, text=True, cwd=tmp_path, env=full_env, timeout=300
+        command + args, input=stdin, capture_output=True, text=text, cwd=tmp_path, env=full_env, timeout=300
     )
 
 
@@ -39,7 +39,7 @@ def test_batch_json_answers_cite_exact_spans_and_refuse_off_topic(tmp_path, corp
         "What did the Sheriff's Department spokesman say?",
         "Who won the 2020 World Series?",
     ]
-    proc = run(["ask", "--json", "-", "--corpus", str(corpus)], tmp_path, stdin="\n".join(questions) + "\n\n")
+    proc = run(["ask", "--json", "-", "--corpus", str(corpus)], tmp_path, stdin="\n".join(questions) + "\n")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == len(questions)
@@ -82,9 +82,9 @@ def test_ingest_reports_changes_then_nothing(tmp_path, corpus):
 @pytest.mark.parametrize(
     "args, env, message",
     [
-        (["ask", "q", "--corpus", "no/such/folder"], {}, "error: corpus folder not found: no/such/folder"),
+        (["ask", "q", "--corpus", "no/such/folder"], {}, "error: corpus folder not found: --corpus no/such/folder"),
         (["ask", "q"], {"ASSISTANT_EMBEDDING_MODEL": "/no/such/model"}, "error: embedding model folder not found"),
-        (["ask", "q"], {"ASSISTANT_TOP_K": "many"}, "error: bad setting top_k"),
+        (["ask", "q"], {"ASSISTANT_TOP_K": "many"}, "error: bad setting ASSISTANT_TOP_K=many: Input should be"),
     ],
 )
 def test_errors_are_one_line_and_a_nonzero_exit(tmp_path, corpus, args, env, message):

@@ -167,7 +167,9 @@ def test_the_terminal_shows_the_same_link(tmp_path):
         text=True,
         timeout=60,
     )
-    assert bad.returncode == 1 and bad.stderr.startswith("error: bad setting source_url:")
+    assert bad.returncode == 1 and bad.stderr.startswith(
+        "error: bad setting ASSISTANT_SOURCE_URL=https://docs.example/{path}:"
+    )
     assert "unknown placeholder {path}" in bad.stderr
 
 

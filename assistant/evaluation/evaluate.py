@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answering.cite import quote_matches
 from assistant.types import Answer
+from index.errors import Error
 
 if TYPE_CHECKING:
     from assistant.engine import Engine
@@ -51,12 +52,30 @@ class GoldQuestion:
         return {d: tuple(v) for d, v in out.items()}
 
 
-def _records(path: Path) -> Iterable[dict[str, Any]]:
-    """The JSON objects of a JSONL file, blank lines skipped."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+def _records(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
+    """The JSON objects of a JSONL file with their line numbers, blank lines skipped; a file that
+    can't be read or a line that isn't a JSON object is an `Error` naming the file and line."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except FileNotFoundError:
+        raise Error(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise Error(f"{path}: a folder without {QUESTIONS} beside a {CORPUS}/ folder") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Error(f"{path}: can't be read as UTF-8 text ({exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise Error(
+                f"{path} line {n}: not JSON ({exc.args[0] if exc.args else exc}); expected JSONL questions"
+            ) from None
+        if not isinstance(record, dict):
+            raise Error(f"{path} line {n}: not a JSON object; expected JSONL questions") from None
+        yield n, record
 
 
 def _spans(items: Iterable[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
@@ -64,24 +83,36 @@ def _spans(items: Iterable[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
 
 
 def load_questions(path: Path) -> list[GoldQuestion]:
-    return [
-        GoldQuestion(
-            r["id"],
-            r["question"],
-            r["doc"],
-            bool(r["answerable"]),
-            _spans(r.get("answers", [])),
-            r.get("category", ""),
-            _spans(r.get("others", [])),
-            r.get("split", ""),
-            r.get("evidence", "span"),
-            tuple(r.get("history", ())),
-            tuple(a.get("doc", r["doc"]) for a in r.get("answers", []))
-            if any("doc" in a for a in r.get("answers", []))
-            else (),
-        )
-        for r in _records(path)
-    ]
+    """The gold questions of a JSONL file; an `Error` naming the file and line if one is malformed."""
+    out = []
+    for n, r in _records(path):
+        try:
+            out.append(_question(r))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Error(
+                f"{path} line {n}: not a gold question ({type(exc).__name__}: {exc}); see docs/quality.md"
+            ) from None
+    if not out:
+        raise Error(f"{path}: no questions in it")
+    return out
+
+
+def _question(r: dict[str, Any]) -> GoldQuestion:
+    return GoldQuestion(
+        r["id"],
+        r["question"],
+        r["doc"],
+        bool(r["answerable"]),
+        _spans(r.get("answers", [])),
+        r.get("category", ""),
+        _spans(r.get("others", [])),
+        r.get("split", ""),
+        r.get("evidence", "span"),
+        tuple(r.get("history", ())),
+        tuple(a.get("doc", r["doc"]) for a in r.get("answers", []))
+        if any("doc" in a for a in r.get("answers", []))
+        else (),
+    )
 
 
 QUESTIONS = "questions.jsonl"
@@ -328,7 +359,7 @@ def table(groups: dict[str, dict[str, float | int]]) -> str:
     for key, label in METRICS:
         if key not in groups.get("all", groups[names[0]]):
             continue
-        lines.append(f"| {label} | " + " | ".join(f"{groups[n].get(key, float('nan')):.3f}" for n in names) + " |")
+        lines.append(f"| {label} | " + " | ".join(_cell(groups[n].get(key, float("nan"))) for n in names) + " |")
     return "\n".join(lines)
 
 
@@ -356,6 +387,7 @@ def domain_table(groups: dict[str, dict[str, float | int]]) -> str:
 
 
 def _cell(value: float | int) -> str:
+    """A metric as shown; "-" where it was not measured (no questions of its kind), never "nan"."""
     return "-" if math.isnan(float(value)) else f"{float(value):.3f}"
 
 
@@ -429,7 +461,7 @@ def load_dialogues(path: Path) -> list[Dialogue]:
             r["doc"],
             tuple((t["question"], t.get("standalone") or t["question"], _spans(t["gold"])) for t in r["turns"]),
         )
-        for r in _records(path)
+        for _, r in _records(path)
     ]
 
 

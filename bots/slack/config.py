@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from assistant.config import DOTENV, FileSettings
 
 
-class SlackSettings(BaseSettings):
-    """The Web API URL and credentials; the token names are Slack's own, so they are read without the prefix too."""
+class SlackSettings(FileSettings):
+    """The Web API URL and credentials (`[slack]` in assistant.toml); the token names are Slack's own, so they are read without the prefix too."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSISTANT_SLACK_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_SLACK_", extra="ignore", populate_by_name=True, env_file=DOTENV
+    )
+    toml_table: ClassVar[tuple[str, ...]] = ("slack",)
 
     api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base URL (a proxy or test server can stand in)."
