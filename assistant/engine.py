@@ -127,6 +127,15 @@ class Engine:
         template = next((s.source_url for s in self.spaces if s.name == citation.space and s.source_url), None)
         return links.link(template or self.settings.source_url, citation)
 
+    def documents(self, spaces: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(space, source) of every document indexed in `spaces` (all if None), sorted."""
+        return sorted(
+            (name, source)
+            for name, index in self.indexes.items()
+            if spaces is None or name in spaces
+            for source in index.store.files()
+        )
+
     def locate(self, source: str) -> Path | None:
         """The file behind a sync report's `source` ("space/path" with spaces), if it is one."""
         name, rest = source.split("/", 1) if self.named and "/" in source else ("", source)

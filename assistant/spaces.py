@@ -6,6 +6,7 @@ A spaces file (TOML, named by ASSISTANT_SPACES) lists them:
     corpus = "docs/hr"          # relative to the spaces file
     slack_channels = ["C0HR"]   # channel ids, or "*" for every channel and DM
     slack_users = ["U0LEAD"]    # users whose DMs with the bot may ask it
+    api_users = ["ana"]         # users of the HTTP API / MCP (ASSISTANT_API_TOKENS), or "*"
     source_url = "https://wiki.acme.com/hr/{source_stem}"  # optional: where people read a file
 
 A question searches only the spaces visible where it was asked (`bots.access` decides
@@ -24,7 +25,7 @@ from assistant import links
 from index.errors import Error
 
 EVERYWHERE = "*"
-_KEYS = {"corpus", "slack_channels", "slack_users", "source_url"}
+_KEYS = {"corpus", "slack_channels", "slack_users", "api_users", "source_url"}
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -38,6 +39,7 @@ class Space:
     slack_channels: tuple[str, ...] = (EVERYWHERE,)
     slack_users: tuple[str, ...] = ()
     source_url: str | None = None  # the space's own link template (else ASSISTANT_SOURCE_URL)
+    api_users: tuple[str, ...] = ()  # who may ask it through the HTTP API and MCP ("*": every user)
 
 
 def load(path: Path) -> list[Space]:
@@ -71,11 +73,12 @@ def load(path: Path) -> list[Space]:
             raise Error(f"{where}: corpus folder not found: {corpus}")
         channels = _strings(table.get("slack_channels", [EVERYWHERE]), f"{where}: slack_channels")
         users = _strings(table.get("slack_users", []), f"{where}: slack_users")
+        api_users = _strings(table.get("api_users", []), f"{where}: api_users")
         source_url = table.get("source_url")
         if source_url is not None and (not isinstance(source_url, str) or links.problem(source_url)):
             why = links.problem(source_url) if isinstance(source_url, str) else "expected a string"
             raise Error(f"{where}: source_url {why}")
-        out.append(Space(name, corpus, channels, users, source_url))
+        out.append(Space(name, corpus, channels, users, source_url, api_users))
     folders = [s.corpus for s in out]
     if len(set(folders)) != len(folders):
         twice = next(f for f in folders if folders.count(f) > 1)

@@ -1,5 +1,6 @@
 """Who may ask which space: the spaces file's `slack_channels` and `slack_users`, applied where
-a question was asked. The engine searches only the spaces a front end names."""
+a question was asked, and `api_users` for the HTTP API and MCP. The engine searches only the
+spaces a front end names."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from assistant.spaces import EVERYWHERE, Space
 def visible(spaces: Sequence[Space], *, channel: str, user: str, direct: bool) -> list[str]:
     """Names of the spaces a Slack question may search: in a DM by its user, else in its channel."""
     return [s.name for s in spaces if (in_dm(s, user) if direct else in_channel(s, channel))]
+
+
+def visible_to_api_user(spaces: Sequence[Space], user: str) -> list[str]:
+    """Names of the spaces an HTTP API or MCP caller (a token's user) may search."""
+    return [s.name for s in spaces if EVERYWHERE in s.api_users or user in s.api_users]
 
 
 def in_channel(space: Space, channel: str) -> bool:

@@ -1,5 +1,5 @@
-"""The `assistant` command: `ingest`, `ask`, `chat`, `spaces`, `slack`, `feedback`, `eval`
-and `completion`.
+"""The `assistant` command: `ingest`, `ask`, `chat`, `spaces`, `slack`, `serve`, `mcp`,
+`feedback`, `eval` and `completion`.
 
 A front end like the others: it builds the settings, hands them to the engine (or the
 chat, or the Slack app) and renders what comes back. Exit codes: 0 answered or abstained
@@ -17,7 +17,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--port", type=int, default=3000, help="port for --http (default 3000)")
     slack.add_argument("--host", default="0.0.0.0", help="address for --http (default all)")
 
+    api = sub.add_parser(
+        "serve", parents=[corpus], help="serve the HTTP API: /v1/ask and OpenAI-compatible /v1/chat/completions"
+    )
+    api.add_argument(
+        "--host", default="127.0.0.1", help="address (default 127.0.0.1; others need ASSISTANT_API_TOKENS)"
+    )
+    api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+    sub.add_parser("mcp", parents=[corpus], help="the MCP server on stdio, for agents and editors (tools ask, search)")
+
     fb = sub.add_parser(
         "feedback", parents=[common], help="list the 👍 and 👎 given to the Slack bot's answers (from the state store)"
     )
@@ -140,7 +149,7 @@ def _version() -> str:
 def _top_k(value: str) -> int:
     """`--k`: a whole number in the range ASSISTANT_TOP_K allows."""
     from assistant.config import Settings
-    from bots.configure import _range
+    from bots.configure import allowed_range
 
     field = Settings.model_fields["top_k"]
     try:
@@ -150,7 +159,7 @@ def _top_k(value: str) -> int:
     low = next(m.ge for m in field.metadata if hasattr(m, "ge"))
     high = next(m.le for m in field.metadata if hasattr(m, "le"))
     if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"must be {_range(field.metadata)}, not {number}")
+        raise argparse.ArgumentTypeError(f"must be {allowed_range(field.metadata)}, not {number}")
     return number
 
 
@@ -253,15 +262,17 @@ def _check_corpus(args: argparse.Namespace, settings: Settings) -> None:
     """The corpus folder exists and is a folder; else one line saying which and how to give another."""
     from index.errors import Error
 
-    if settings.spaces or args.command not in ("ask", "chat", "ingest", "eval", "slack", "spaces"):
+    if settings.spaces or args.command not in ("ask", "chat", "ingest", "eval", "slack", "spaces", "serve", "mcp"):
         return
     if args.command == "eval" and args.questions.is_dir():
         return  # each domain brings its own corpus/
+    from bots.configure import where
+
     path = settings.corpus
     if getattr(args, "corpus", None):
         given = f"--corpus {path}"
-    elif os.environ.get("ASSISTANT_CORPUS"):
-        given = f"ASSISTANT_CORPUS={path}"
+    elif "corpus" in settings.model_fields_set:
+        given = where(type(settings), "corpus", {})  # ASSISTANT_CORPUS=…, in .env or in assistant.toml
     else:
         given = f"{path} (the default)"
     if path.is_file():
@@ -293,6 +304,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run(settings, build(SlackSettings), _serve(), http=args.http, port=args.port, host=args.host)
     if args.command == "spaces":
         return _spaces(settings)
+    if args.command == "mcp":
+        from bots.api.server import run_stdio
+
+        return run_stdio(settings, _serve())
+    if args.command == "serve":
+        from bots.api.server import run as serve
+
+        return serve(settings, _serve(), host=args.host, port=args.port)
     if args.command == "eval" and args.questions.is_dir():
         return _eval_domains(args, settings)
     if args.command == "eval":
@@ -384,7 +403,7 @@ def _say_once(report: SyncReport, settings: Settings, engine: Engine) -> None:
 
     fresh = Reported(settings.data_dir / "reported.json").fresh(report.skipped, engine.locate)
     if report.changed:
-        notice.info(sync_summary(replace(report, skipped=fresh), engine.stats()["location"]))
+        notice.info(sync_summary(report, engine.stats()["location"], reasons=fresh))
     else:
         for source, reason in fresh:
             notice.info(f"skipped {source}: {reason}")

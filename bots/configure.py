@@ -122,15 +122,15 @@ def describe(kind: type[FileSettings], exc: ValidationError, flags: Mapping[str,
     if loc and loc[0] == "llm" and kind is Settings:
         kind, loc = LlmSettings, loc[1:]
     field = loc[0] if loc else ""
-    where = _where(kind, field, flags)
+    place = where(kind, field, flags)
     info = kind.model_fields.get(field)
-    allowed = _range(info.metadata) if info is not None else ""
+    allowed = allowed_range(info.metadata) if info is not None else ""
     if allowed and first["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return f"bad setting {where}: must be {allowed}"
-    return f"bad setting {where}: {first['msg']}"
+        return f"bad setting {place}: must be {allowed}"
+    return f"bad setting {place}: {first['msg']}"
 
 
-def _where(kind: type[FileSettings], field: str, flags: Mapping[str, str]) -> str:
+def where(kind: type[FileSettings], field: str, flags: Mapping[str, str]) -> str:
     """The flag, variable (with its value), `.env` line or TOML key that set `field`."""
     if field in flags:
         return flags[field]
@@ -147,7 +147,7 @@ def _where(kind: type[FileSettings], field: str, flags: Mapping[str, str]) -> st
     return names[0] if names else field
 
 
-def _range(metadata: list[Any]) -> str:
+def allowed_range(metadata: list[Any]) -> str:
     """`between 0 and 1`, `at least 1`, `more than 0`… from a field's annotated-types bounds."""
     low = next((f"at least {m.ge}" for m in metadata if hasattr(m, "ge")), "")
     low = low or next((f"more than {m.gt}" for m in metadata if hasattr(m, "gt")), "")

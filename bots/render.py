@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.links import Linker
@@ -33,15 +34,16 @@ def render_text(answer: Answer, link: Linker | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def sync_summary(report: SyncReport, location: str) -> str:
-    """One line of what a sync changed, then one line per skipped file."""
+def sync_summary(report: SyncReport, location: str, reasons: Sequence[tuple[str, str]] | None = None) -> str:
+    """One line of what a sync changed, then one line per skipped file (of `reasons` when given:
+    those not said before)."""
     lines = [
         f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped; "
         f"{report.chunks} chunks in {location} ({report.seconds:.1f} s"
         + (f", {report.tokens:,} tokens embedded)" if report.tokens else ")")
     ]
-    lines += [f"skipped {source}: {reason}" for source, reason in report.skipped]
+    lines += [f"skipped {source}: {reason}" for source, reason in (report.skipped if reasons is None else reasons)]
     lines += [f"warning {source}: {what}" for source, what in report.warnings]
     return "\n".join(lines)
 

@@ -30,6 +30,10 @@ class ServeSettings(FileSettings):
     workers: int = Field(4, ge=1, le=64, description="Questions a bot answers at the same time.")
     watch: bool = Field(True, description="Long-running front ends follow the corpus folder's changes.")
     watch_interval: float = Field(2.0, gt=0, le=600, description="Seconds between looks at the folder and index.")
+    api_tokens: str | None = Field(
+        None,
+        description="Bearer tokens of the HTTP API and MCP and whose they are: a file of `token=user` lines, or inline `token=user,token=user`. Without any, `assistant serve` listens on loopback only.",
+    )
 
     def state(self, data_dir: Path) -> str:
         """The state store's URL: the setting, or SQLite in the data dir."""

@@ -10,7 +10,7 @@ MARK = "<!-- settings-table -->"
 
 def settings_table() -> str:
     from assistant.config import FileSettings, LlmSettings, Settings
-    from bots.configure import _range
+    from bots.configure import allowed_range
     from bots.settings import ServeSettings
     from bots.slack.config import SlackSettings
 
@@ -28,7 +28,7 @@ def settings_table() -> str:
             if name == "model_dir":
                 shown = "the user's cache dir"
             key = f"`[{table}] {name}`" if table else f"`{name}`"
-            allowed = _range(field.metadata)
+            allowed = allowed_range(field.metadata)
             text = (field.description or "").replace("|", "\\|")
             variables = ", ".join(f"`{n}`" for n in dict.fromkeys(names))
             rows.append(f"| {variables} | {key} | {shown} | {allowed} | {text} |")

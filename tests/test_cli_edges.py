@@ -83,6 +83,8 @@ def test_a_file_given_as_corpus_is_called_a_file(tmp_path, corpus):
 
 def test_without_a_corpus_folder_the_error_says_how_to_give_one(tmp_path):
     one_error(run(["ask", "q"], tmp_path), 1, "corpus folder not found", "--corpus DIR or ASSISTANT_CORPUS")
+    (tmp_path / "assistant.toml").write_text('corpus = "handbook"\n')
+    one_error(run(["ask", "q"], tmp_path), 1, "corpus folder not found: corpus = 'handbook' in ", "assistant.toml;")
 
 
 def test_spaces_without_a_spaces_file_lists_the_one_folder(tmp_path, corpus):
@@ -169,7 +171,7 @@ def test_version_and_data_dir_on_every_command(tmp_path, corpus):
     ingest = run(["ingest", "--corpus", str(corpus), "--data-dir", "elsewhere"], tmp_path)
     assert ingest.returncode == 0 and "elsewhere" in ingest.stdout
     assert (tmp_path / "elsewhere" / "assistant.log").is_file()
-    for command in ("ingest", "ask", "chat", "spaces", "slack", "feedback", "eval"):
+    for command in ("ingest", "ask", "chat", "spaces", "slack", "serve", "mcp", "feedback", "eval"):
         helped = run([command, "--help"], tmp_path)
         assert helped.returncode == 0
         for flag in ("--data-dir", "-q, --quiet", "-v, --verbose"):

@@ -39,6 +39,7 @@ class Session:
         on_token: OnToken | None = None,
         cancelled: threading.Event | None = None,
         on_stage: OnStage | None = None,
+        k: int | None = None,
     ) -> Turn:
         """Resolve `question` against the conversation, answer it, and record the turn,
         unless `cancelled` was set meanwhile (the asker gave up, so it isn't part of the conversation)."""
@@ -56,6 +57,7 @@ class Session:
                 on_token=on_token,
                 spaces=self.spaces,
                 on_stage=on_stage,
+                k=k,
             )
             if rewrite:
                 answer = replace(answer, trace=replace(answer.trace, rewrite=rewrite))
