@@ -10,14 +10,27 @@ from pathlib import Path
 import pytest
 
 from data import BUNDLED
-from processes import kill_all, leftovers, mark_run, wait_for
+from processes import RUN_MARKER, kill_all, leftovers, mark_run, wait_for
 
-RUN = mark_run()  # before any fixture starts a process, so every child carries it
+RUN = ""  # this run's process marker, set before any fixture starts a process
+WORKER = False  # an xdist worker (`pytest -n 2`), not the run itself
+
+
+def pytest_configure(config):
+    """Mark this run's processes. An xdist worker keeps the marker its controller set before
+    starting it, so one check, the controller's, sees every process of the run once all are done;
+    a pytest started inside a test (not a worker) gets a marker of its own."""
+    global RUN, WORKER
+    WORKER = hasattr(config, "workerinput")
+    RUN = os.environ[RUN_MARKER] if WORKER and os.environ.get(RUN_MARKER) else mark_run()
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run, naming the command lines, if a process the suite started outlived its teardown
-    (and kill it, so it holds no port or file for the next run)."""
+    (and kill it, so it holds no port or file for the next run). Under xdist only the controller
+    looks, after every worker is done: a worker done early would take another's servers for leftovers."""
+    if WORKER:
+        return
     try:
         wait_for(lambda: not leftovers(RUN), "the suite's processes to exit", timeout=10, every=0.2)
         return
