@@ -26,7 +26,7 @@ from assistant.answering.tuning import TUNING, Tuning
 from assistant.config import Settings
 from assistant.llm.drafter import Drafter, OnStage, OnToken, OpenAILikeDrafter, Rewriter
 from assistant.prompts import EMPTY_QUESTION, NO_SPACE
-from assistant.spaces import Space
+from assistant.spaces import Space, split_source
 from assistant.spaces import load as load_spaces
 from assistant.trace import Trace
 from assistant.types import Answer, Citation, SourceSpan
@@ -138,15 +138,15 @@ class Engine:
 
     def locate(self, source: str) -> Path | None:
         """The file behind a sync report's `source` ("space/path" with spaces), if it is one."""
-        name, rest = source.split("/", 1) if self.named and "/" in source else ("", source)
-        index = self.indexes.get(name)
-        return index.root / rest if index is not None else None
+        space, path = split_source(source, self.named)
+        index = self.indexes.get(space or "")
+        return index.root / path if index is not None else None
 
     def text_of(self, source: str, space: str | None = None) -> str | None:
         """The canonical text of `source` (in `space`, or "space/path" inside the engine) as the
         file is now; None if it can't be read."""
-        if space is None and self.named and "/" in source:
-            head, rest = source.split("/", 1)
+        if space is None:
+            head, rest = split_source(source, self.named)
             if head in self.indexes:
                 space, source = head, rest
         index = self.indexes.get(space) if space is not None else self.index

@@ -86,6 +86,15 @@ def load(path: Path) -> list[Space]:
     return out
 
 
+def split_source(source: str, named: bool) -> tuple[str | None, str]:
+    """(space, path) of a source as the engine names it: "space/path" when spaces are named,
+    else (None, the path itself)."""
+    if named and "/" in source:
+        space, path = source.split("/", 1)
+        return space, path
+    return None, source
+
+
 def pick(spaces: Sequence[Space], names: Sequence[str]) -> list[Space]:
     """The named spaces (all of them when no name is given); an unknown name is an `Error`."""
     if not names:

@@ -135,8 +135,9 @@ def where(kind: type[FileSettings], field: str, flags: Mapping[str, str]) -> str
     if field in flags:
         return flags[field]
     names = [env for env, name in _env_names(kind) if name == field]
+    dotenv = _dotenv()
     for env in names:
-        for source, suffix in ((os.environ, ""), (_dotenv(), f" in {DOTENV}")):
+        for source, suffix in ((os.environ, ""), (dotenv, f" in {DOTENV}")):
             if env in source:
                 return f"{env}={source[env]}{suffix}"
     path, data = settings_file()

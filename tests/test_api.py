@@ -49,8 +49,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(root: Path, *args: str, **env: str) -> Iterator[Server]:
-    """`assistant serve` on a free loopback port, ready (index synced), stopped when the block ends."""
+def serving(root: Path, *args: str, ready: bool = True, **env: str) -> Iterator[Server]:
+    """`assistant serve` on a free loopback port, stopped when the block ends; with `ready`, once
+    its index is synced."""
     port = free_port()
     full_env = {**os.environ, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1", **env}
     log = root / "serve.out"
@@ -60,8 +61,8 @@ def serving(root: Path, *args: str, **env: str) -> Iterator[Server]:
     try:
         wait_for_port(port, proc, "assistant serve", timeout=120, log=log)
         server = Server(f"http://127.0.0.1:{port}", root)
-        if "--expect-broken" not in env.get("TEST_FLAGS", ""):
-            wait_for(lambda: server.call("GET", "/readyz", token=env.get("TEST_TOKEN"))[0] == 200, "readiness", 120)
+        if ready:
+            wait_for(lambda: server.call("GET", "/readyz")[0] == 200, "readiness", 120)
         yield server
     finally:
         stop(proc)
@@ -190,7 +191,7 @@ def guarded(tmp_path_factory, embedder) -> Iterator[Server]:
     text = spaces.read_text(encoding="utf-8")
     text = text.replace('slack_channels = ["*"]', 'slack_channels = ["*"]\napi_users = ["*"]')
     spaces.write_text(text.replace('slack_users = ["U0LEAD"]', 'slack_users = ["U0LEAD"]\napi_users = ["ana"]'))
-    env = {"ASSISTANT_SPACES": str(spaces), "ASSISTANT_API_TOKENS": TOKENS, "TEST_TOKEN": "tok-general"}
+    env = {"ASSISTANT_SPACES": str(spaces), "ASSISTANT_API_TOKENS": TOKENS}
     with serving(root, **env) as server:
         yield server
 
@@ -330,8 +331,7 @@ def test_mcp_callers_see_what_their_token_lets_them(guarded):
 
 def test_an_index_that_cant_be_opened_is_a_503_with_the_reason(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    flags = {"ASSISTANT_CHROMA_URL": dead, "TEST_FLAGS": "--expect-broken"}
-    with serving(tmp_path, "--corpus", str(BUNDLED), **flags) as server:
+    with serving(tmp_path, "--corpus", str(BUNDLED), ready=False, ASSISTANT_CHROMA_URL=dead) as server:
         assert server.call("GET", "/healthz")[0] == 200
         status, data = wait_for(lambda: _broken(server), "the failed sync to show in /readyz")
         assert status == 503 and data["error"].startswith("couldn't open the index:") and "Chroma" in data["error"]

@@ -24,6 +24,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from assistant.config import Settings
 from assistant.engine import Engine
+from assistant.spaces import split_source
 from assistant.types import Answer, Citation
 from index.chunking import sentences_of
 from index.search import Hit
@@ -106,7 +107,7 @@ class CitedQueryEngine(BaseQueryEngine):
 def passage_node(hit: Hit, *, named: bool = False) -> NodeWithScore:
     """A retrieved passage: the chunk's text, where it is, and its sentences with their scores."""
     chunk = hit.chunk
-    space, source = chunk.source.split("/", 1) if named else (None, chunk.source)
+    space, source = split_source(chunk.source, named)
     scored = {s.sentence.start: s.score for s in hit.sentences}
     sentences = [
         {"start": s.start, "end": s.end, "text": s.text, "score": scored.get(s.start), "page": chunk.page_at(s.start)}

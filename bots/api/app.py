@@ -29,6 +29,8 @@ from assistant.engine import Engine
 from assistant.types import Answer
 from bots import access
 from bots.api.tokens import user_of
+from bots.api.tools import DEFAULT_SPACE
+from bots.api.tools import build as build_mcp
 from bots.settings import ServeSettings
 from bots.state import State
 from index.errors import Error, one_line
@@ -39,7 +41,6 @@ T = TypeVar("T")
 MAX_BODY = 64 * 1024  # bytes; a question is at most 2,000 characters, a chat history a few turns
 HISTORY = 8  # earlier user messages of a chat request re-asked to rebuild its conversation
 WINDOW = 400  # characters shown either side of a citation by /v1/documents
-DEFAULT_SPACE = "default"  # the one folder's name in /v1/documents and /v1/models without a spaces file
 _SENTENCE_END = re.compile(r"(?<=\])\s+")  # an answer's sentences end with their [n] markers
 
 
@@ -83,8 +84,6 @@ def create_app(
 ) -> FastAPI:
     """The app, with the MCP server at /mcp; `app.state.ready` is set by whoever synced the index
     (`bots.api.server`), or `app.state.broken` to why it couldn't be."""
-    from bots.api import tools
-
     mcp: Any = None
 
     @contextlib.asynccontextmanager
@@ -258,7 +257,7 @@ def create_app(
             "after": text[end:hi],
         }
 
-    mcp = tools.build(engine, caller, off_loop, host=host)
+    mcp = build_mcp(engine, caller, off_loop, host=host)
     app.router.routes.extend(mcp.streamable_http_app().routes)  # POST/GET /mcp
     app.state.mcp = mcp
     return app

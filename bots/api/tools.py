@@ -17,6 +17,7 @@ from mcp.types import CallToolResult, Resource, TextContent
 from pydantic import AnyUrl
 
 from assistant.engine import Engine
+from assistant.spaces import split_source
 
 # Who is calling, from the HTTP request of a tool call (None over stdio): (user, visible spaces).
 Caller = Callable[[Any], tuple[str, list[str] | None]]
@@ -24,7 +25,7 @@ OffLoop = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 SCHEME = "assistant"
-DEFAULT_SPACE = "default"  # the one folder's name in resource URIs without a spaces file
+DEFAULT_SPACE = "default"  # the one folder's name (resource URIs, /v1/models, /v1/documents) without a spaces file
 
 
 class DocumentServer(FastMCP):
@@ -103,17 +104,11 @@ def build(engine: Engine, caller: Caller, off_loop: OffLoop, *, host: str = "127
         """The passages closest to `query`, each with its source, space and exact offsets."""
         allowed = visible(ctx)
         hits = await off_loop(lambda: engine.search([query], max(1, min(k, 50)), allowed))
-        passages = [
-            {
-                "source": h.chunk.source.split("/", 1)[1] if engine.named else h.chunk.source,
-                "space": h.chunk.source.split("/", 1)[0] if engine.named else None,
-                "start": h.chunk.start,
-                "end": h.chunk.end,
-                "text": h.chunk.text,
-                "score": round(h.score, 4),
-            }
-            for h in hits
-        ]
+        passages = []
+        for h in hits:
+            space, source = split_source(h.chunk.source, engine.named)
+            place = {"source": source, "space": space, "start": h.chunk.start, "end": h.chunk.end}
+            passages.append({**place, "text": h.chunk.text, "score": round(h.score, 4)})
         lines = [f"{p['source']}:{p['start']}-{p['end']}: {p['text']}" for p in passages]
         return CallToolResult(
             content=[TextContent(type="text", text="\n\n".join(lines) or "nothing found")],
