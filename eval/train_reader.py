@@ -5,9 +5,10 @@ Model kinds compared on the check splits (top-1 candidate holds the answer, mean
 domains; README "Reader"): first-order order 0.572, the earlier logistic model fitted on
 Normans 0.591, a logistic head over these features 0.589, this network over them 0.656; with the 384 products of the question's and the sentence's
 vectors as inputs too, 0.483 (logistic 0.560; through a learned 4-16 wide bottleneck
-0.566-0.604): those fit the training documents (0.87-1.00 on fit) and so were dropped. A
-fine-tuned MiniLM cross-encoder was not tried: it would cost a transformer pass per
-candidate (about 30 a question) on 2 cores, far past the 2x latency budget.
+0.566-0.604): those fit the training documents (0.87-1.00 on fit) and so were dropped. The
+packaged MiniLM fine-tuned as a cross-encoder on the same candidates (eval/cross_encoder.py)
+ranked worse alone and, as a correction to this reader, helped three domains and hurt two,
+at six transformer passes a question: not shipped.
 
     python eval/train_reader.py [--domains eval/domains] [--data-dir DIR] [--ablation-limit N]
 
@@ -35,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answering.candidates import gather
+from assistant.answering.candidates import Candidates, gather
+from assistant.answering.question import Question
 from assistant.answering.reader import MODEL, SCALARS, features
 from assistant.answering.tuning import RULES, TUNING, Linear
 from assistant.config import Settings
@@ -86,9 +88,20 @@ def engine_for(domain: Domain, data_dir: Path, embedder: Any) -> Engine:
     return engine
 
 
-def labelled(engine: Engine, q: evaluate.GoldQuestion) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """The reader's feature rows for `q`'s candidates (as the engine gathers them, after any
-    earlier turns), each row's label (the sentence holds the answer), and the verdict's features."""
+@dataclass
+class Gathered:
+    """What the engine gathered for one question (after any earlier turns): the question as it
+    read it, its candidates, whether each allowed candidate holds the answer, and the verdict's
+    features."""
+
+    asked: Question
+    candidates: Candidates
+    labels: np.ndarray
+    verdict: dict[str, float]
+
+
+def gathered(engine: Engine, q: evaluate.GoldQuestion) -> Gathered:
+    """Ask `q` as the evaluation does and keep what the candidates stage saw for its last turn."""
     seen: list[tuple] = []
     extract = engine.extract
 
@@ -104,7 +117,6 @@ def labelled(engine: Engine, q: evaluate.GoldQuestion) -> tuple[np.ndarray, np.n
         del engine.extract
     asked, hits, exclude, extracted = seen[-1]
     cands = gather(hits, asked.ask, exclude, engine.tuning.keyword_weight)
-    x = features(asked.ask, cands.allowed, cands.near)
     gold = q.gold_by_doc() if q.answerable else {}
     passage = q.evidence == "passage"
 
@@ -118,7 +130,14 @@ def labelled(engine: Engine, q: evaluate.GoldQuestion) -> tuple[np.ndarray, np.n
 
     y = np.array([holds(r.hit.sentence) for r in cands.allowed], dtype=np.float32)
     verdict = extracted.decision.verdict
-    return x, y, (verdict.features if verdict else {})
+    return Gathered(asked, cands, y, verdict.features if verdict else {})
+
+
+def labelled(engine: Engine, q: evaluate.GoldQuestion) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """The reader's feature rows for `q`'s candidates, each row's label (the sentence holds the
+    answer), and the verdict's features."""
+    g = gathered(engine, q)
+    return features(g.asked.ask, g.candidates.allowed, g.candidates.near), g.labels, g.verdict
 
 
 def train(rows: list[tuple[str, np.ndarray, np.ndarray]], hidden: int = HIDDEN) -> Any:
