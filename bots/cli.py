@@ -339,20 +339,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
             or _busy()
         )
+    stats = engine.stats()  # once: each call asks every index for its counts
     if args.command == "ingest":
         if args.json:
             print(json.dumps(report_json(report), ensure_ascii=False))
         elif not engine.named:
-            print(sync_summary(report, engine.stats()["location"]))
+            print(sync_summary(report, stats["location"]))
         if report.skipped and not (report.added or report.updated or report.unchanged):
             print(f"error: none of the {len(report.skipped)} files in {settings.corpus} could be read", file=sys.stderr)
             return 1
-        if not engine.stats()["documents"]:
+        if not stats["documents"]:
             notice.warning("notice: " + _nothing_to_answer_from(settings, report))
         return 0
     if args.command == "ask":
-        _say_once(report, settings, engine)
-    stats = engine.stats()
+        _say_once(report, settings, engine, stats["location"])
     if not stats["documents"]:
         raise Error(_nothing_to_answer_from(settings, report))
     if args.command == "eval":
@@ -397,13 +397,13 @@ def _nothing_to_answer_from(settings: Settings, report: SyncReport) -> str:
     return f"no documents in {where}: add some ({kinds}) and ask again"
 
 
-def _say_once(report: SyncReport, settings: Settings, engine: Engine) -> None:
+def _say_once(report: SyncReport, settings: Settings, engine: Engine, location: str) -> None:
     """The sync line on stderr when something changed; a skipped file's reason once, until it changes."""
     from bots.seen import Reported
 
     fresh = Reported(settings.data_dir / "reported.json").fresh(report.skipped, engine.locate)
     if report.changed:
-        notice.info(sync_summary(report, engine.stats()["location"], reasons=fresh))
+        notice.info(sync_summary(report, location, reasons=fresh))
     else:
         for source, reason in fresh:
             notice.info(f"skipped {source}: {reason}")
