@@ -23,6 +23,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -96,9 +97,7 @@ def train(rows: list[dict], k: int, max_length: int, epochs: int, residual: bool
             return out
 
     fit = [r for r in rows if r["split"] == "fit" and r["cands"]]
-    per_domain: dict[str, int] = {}
-    for r in fit:
-        per_domain[r["domain"]] = per_domain.get(r["domain"], 0) + 1
+    per_domain = Counter(r["domain"] for r in fit)
     model = CrossEncoder()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
@@ -117,10 +116,7 @@ def train(rows: list[dict], k: int, max_length: int, epochs: int, residual: bool
                 y = torch.tensor([float(c["label"]) for c in cands])
                 logits = model(r["question"], cands)
                 w = len(fit) / (len(per_domain) * per_domain[r["domain"]])  # each domain weighs the same
-                one = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
-                if y.sum() > 0:
-                    one = one - 0.5 * (torch.log_softmax(logits, 0) * (y / y.sum())).sum()
-                loss = loss + w * one / 4
+                loss = loss + w * tr.question_loss(logits, y) / 4
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

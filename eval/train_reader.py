@@ -28,6 +28,7 @@ import math
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -152,9 +153,7 @@ def train(rows: list[tuple[str, np.ndarray, np.ndarray]], hidden: int = HIDDEN) 
     x_all = np.concatenate([x for _, x, _ in rows])
     mean = x_all.mean(0)
     scale = x_all.std(0) + 1e-3
-    per_domain: dict[str, int] = {}
-    for d, _x, _ in rows:
-        per_domain[d] = per_domain.get(d, 0) + 1
+    per_domain = Counter(d for d, _x, _ in rows)
     net = standardised(mean, scale, hidden)
     net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-3)
@@ -165,14 +164,21 @@ def train(rows: list[tuple[str, np.ndarray, np.ndarray]], hidden: int = HIDDEN) 
             loss = torch.zeros(())
             for i in batch:
                 x, y, w = groups[i]
-                logits = net(x).reshape(-1)
-                pointwise = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
-                listwise = -(torch.log_softmax(logits, 0) * (y / y.sum())).sum() if y.sum() > 0 else 0.0
-                loss = loss + w * (pointwise + 0.5 * listwise)
+                loss = loss + w * question_loss(net(x).reshape(-1), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
     return net
+
+
+def question_loss(logits: Any, y: Any) -> Any:
+    """One question's loss: each candidate scored alone (sigmoid) plus, when one holds the
+    answer, the candidates competing for it (softmax), so the scores both rank and mean a chance."""
+    import torch
+
+    pointwise = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
+    listwise = -(torch.log_softmax(logits, 0) * (y / y.sum())).sum() if y.sum() > 0 else 0.0
+    return pointwise + 0.5 * listwise
 
 
 def standardised(mean: np.ndarray, scale: np.ndarray, hidden: int) -> Any:
