@@ -30,8 +30,10 @@ from assistant.spaces import Space, split_source
 from assistant.spaces import load as load_spaces
 from assistant.trace import Trace
 from assistant.types import Answer, Citation, SourceSpan
+from index.contained import NoSuchDocument, contained
 from index.corpus import CorpusIndex
 from index.embedding import Embedder, SentenceTransformerEmbedder
+from index.errors import Error
 from index.onnx_embedding import OnnxEmbedder
 from index.search import Hit, Weights
 from index.sync import SyncReport
@@ -137,10 +139,24 @@ class Engine:
         )
 
     def locate(self, source: str) -> Path | None:
-        """The file behind a sync report's `source` ("space/path" with spaces), if it is one."""
+        """The file behind a sync report's `source` ("space/path" with spaces), if it is one inside its folder."""
         space, path = split_source(source, self.named)
         index = self.indexes.get(space or "")
-        return index.root / path if index is not None else None
+        try:
+            return contained(index.root, path) if index is not None else None
+        except Error:
+            return None
+
+    def document(self, name: str, space: str | None = None) -> str:
+        """The canonical text of document `name` in `space` (None: the one folder, without a
+        spaces file): the one way a front end reads a document a person or request names. The
+        name must be one the space's index holds, read inside its folder; anything else raises
+        NoSuchDocument, the same whether or not such a file exists. Callers check first that
+        the space is one the asker may see."""
+        index = self.indexes.get(space or "") if self.named == (space is not None) else None
+        if index is None:
+            raise NoSuchDocument()
+        return index.document(name)
 
     def text_of(self, source: str, space: str | None = None) -> str | None:
         """The canonical text of `source` (in `space`, or "space/path" inside the engine) as the

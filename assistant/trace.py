@@ -129,7 +129,8 @@ class Trace(Mapping[str, Any]):
         return out
 
     def _stages(self) -> dict[str, Any]:
-        assert self.hits is not None
+        if self.hits is None:
+            raise RuntimeError("a trace without hits has no stages")
         return {
             "weights": dict(self.weights),
             "ask": {**asdict(self.ask), "names": list(self.ask.names)} if self.ask else None,

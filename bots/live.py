@@ -12,12 +12,13 @@ store can't, since it costs one small read.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
 from assistant.engine import Engine
+from index.contained import contained
 from index.documents import discover
+from index.errors import Error
 from index.sync import SyncReport
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ class Watcher:
             root = index.root
             for source in discover(root):
                 try:
-                    st = os.stat(root / source)
-                except OSError:
+                    st = contained(root, source).stat()
+                except (Error, OSError):
                     continue
                 out.append((f"{name}/{source}", st.st_size, st.st_mtime_ns))
         return tuple(out)

@@ -31,6 +31,7 @@ from assistant.types import Answer
 from bots.live import Watcher
 from bots.progress import sync_with_progress
 from bots.settings import ServeSettings
+from index.contained import NoSuchDocument
 from index.text import short
 
 T = TypeVar("T")
@@ -134,8 +135,11 @@ class Chat:
         except (ValueError, StopIteration):
             numbers = ", ".join(str(c.n) for c in answer.citations) or "none"
             return f"Usage: /open N, with N a citation of the last answer ({numbers})."
-        text = self.engine.text_of(cite.source, cite.space)
-        if text is None or text[cite.start : cite.end] != cite.quote:
+        try:
+            text = self.engine.document(cite.source, cite.space)
+        except NoSuchDocument:
+            return f"{cite.source} is no longer in the index; ask again."
+        if text[cite.start : cite.end] != cite.quote:
             return f"{cite.source} has changed since it was cited; ask again."
         return render_open(text, cite.source, cite.start, cite.end, cite.page)
 

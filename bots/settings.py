@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse_many
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from assistant.config import DOTENV, FileSettings
@@ -34,6 +35,21 @@ class ServeSettings(FileSettings):
         None,
         description="Bearer tokens of the HTTP API and MCP and whose they are: a file of `token=user` lines, or inline `token=user,token=user`. Without any, `assistant serve` listens on loopback only.",
     )
+
+    rate_limit: str | None = Field(
+        None,
+        description="Requests each bearer token may make to `assistant serve` (the `limits` notation: `60/minute`, `5/second;1000/hour`); past it, 429 with Retry-After. `off` for none. Default: 60/minute with ASSISTANT_API_TOKENS, off without (loopback only). Per process.",
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in ("", "off", "none", "0"):
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError("must be like 60/minute or 5/second;1000/hour, or off") from exc
+        return value
 
     def state(self, data_dir: Path) -> str:
         """The state store's URL: the setting, or SQLite in the data dir."""

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import DEFAULT_CHUNK_TOKENS, sentences_of
+from index.contained import NoSuchDocument, plain_name
 from index.documents import DEFAULT_MAX_BYTES
 from index.embedding import Embedder
 from index.errors import Error
@@ -197,6 +198,16 @@ class CorpusIndex:
             "model": self.embedder.name,
             "location": self.location,
         }
+
+    def document(self, name: str) -> str:
+        """The canonical text of the document this index holds as `name`, read inside the folder
+        (`index.contained`); NoSuchDocument for any other name, whether or not a file is there."""
+        if not plain_name(name) or not self.local.holds(name):
+            raise NoSuchDocument()
+        text = self.texts.text_of(name)
+        if text is None:
+            raise NoSuchDocument()
+        return text
 
     def text_of(self, source: str) -> str | None:
         """The canonical text of `source` as the file is now (None if it can't be read), for

@@ -9,15 +9,14 @@ raises `DocumentError` with a one-line reason; the caller reports it and goes on
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import os
 import re
-import stat as stat_module
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.contained import contained, describe_os_error
 from index.errors import DocumentError
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".rst"})
@@ -61,24 +60,12 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def describe_os_error(exc: OSError) -> str:
-    """A short reason for a file that can't be opened."""
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"
-    if exc.errno == errno.ENOENT:
-        return "broken symlink" if exc.filename and os.path.islink(exc.filename) else "file vanished"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return f"cannot read: {exc.strerror or exc}"
-
-
 def load(root: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read `root/source` as a Document; raises DocumentError with the reason if it can't."""
-    path = root / source
+    """Read document `source` under `root` as a Document; raises DocumentError with the reason if
+    it can't (outside the folder included: see `index.contained`)."""
+    path = contained(root, source)
     try:
         info = path.stat()
-        if not stat_module.S_ISREG(info.st_mode):
-            raise DocumentError(source, "not a regular file")
         if info.st_size > max_bytes:
             raise DocumentError(
                 source, f"too large ({info.st_size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)"

@@ -221,6 +221,10 @@ class LocalIndex:
         """Each source held, with the sha256 and chunk count it was built from."""
         return {s: (h, n) for s, h, n in self._con().execute("SELECT source, sha256, chunks FROM sources")}
 
+    def holds(self, source: str) -> bool:
+        """The index holds `source` (exactly that name)."""
+        return self._con().execute("SELECT 1 FROM sources WHERE source = ?", (source,)).fetchone() is not None
+
     def apply(self, updates: Sequence[SourceUpdate], removed: Sequence[str] = ()) -> None:
         """Make these sources exactly these chunks, and drop `removed`, in one transaction."""
         con = self._con()

@@ -89,7 +89,8 @@ class Store:
             if server:
                 client = server.client(settings)
             else:
-                assert path is not None
+                if path is None:
+                    raise StoreError("a local store needs a folder")
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=settings)
 

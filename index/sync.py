@@ -22,6 +22,7 @@ import numpy as np
 
 from index import documents
 from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, Sentence, chunk, sentences_of, unique_sentences
+from index.contained import contained, describe_os_error
 from index.embedding import Embedder
 from index.errors import DocumentError
 from index.store import SourceRows, Store
@@ -164,9 +165,12 @@ def sync(
     for source in present:
         entry = files.get(source)
         try:
-            stat = (root / source).stat()
+            stat = contained(root, source).stat()
+        except DocumentError as exc:
+            report.skipped.append((source, exc.reason))
+            continue
         except OSError as exc:
-            report.skipped.append((source, documents.describe_os_error(exc)))
+            report.skipped.append((source, describe_os_error(exc)))
             continue
         if entry and entry["size"] == stat.st_size and entry["mtime_ns"] == stat.st_mtime_ns:
             report.unchanged += 1

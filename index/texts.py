@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from index.contained import contained
 from index.documents import DEFAULT_MAX_BYTES, load
 from index.errors import DocumentError
 
@@ -39,8 +40,8 @@ class TextCache:
         if self.root is None:
             raise ValueError("a TextCache without a root folder can only get and put")
         try:
-            stat = (self.root / source).stat()
-        except OSError:
+            stat = contained(self.root, source).stat()
+        except (DocumentError, OSError):
             return None
         key = (source, stat.st_size, stat.st_mtime_ns)
         with self._lock:

@@ -3,69 +3,24 @@ for chat completions, plain HTTP (urllib) for the rest."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import socket
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from test_spaces import HR_FACT, HR_QUESTION, make_spaces
 
+from api_server import Server, client, mcp_call, over_http, serving
 from data import ARTICLE, BECK, BUNDLED, HOMELAND, SCRIPT
-from processes import free_port, spawn, stop, wait_for, wait_for_port
+from processes import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 SHERIFF = "a spokesman for the Sheriff’s Department"
-
-
-@dataclass
-class Server:
-    url: str
-    root: Path
-
-    def call(self, method: str, path: str, body: bytes | dict | None = None, token: str | None = None, **headers):
-        """(status, parsed JSON or text) of one request."""
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        for name, value in headers.items():
-            request.add_header(name.replace("_", "-"), value)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:
-                status, raw = response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read().decode()
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, raw
-
-
-@contextlib.contextmanager
-def serving(root: Path, *args: str, ready: bool = True, **env: str) -> Iterator[Server]:
-    """`assistant serve` on a free loopback port, stopped when the block ends; with `ready`, once
-    its index is synced."""
-    port = free_port()
-    full_env = {**os.environ, "ASSISTANT_DATA_DIR": str(root / "data"), "HF_HUB_OFFLINE": "1", **env}
-    log = root / "serve.out"
-    with open(log, "wb") as out:
-        command = [str(SCRIPT), "serve", "--port", str(port), *args]
-        proc = spawn(command, env=full_env, cwd=root, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, "assistant serve", timeout=120, log=log)
-        server = Server(f"http://127.0.0.1:{port}", root)
-        if ready:
-            wait_for(lambda: server.call("GET", "/readyz")[0] == 200, "readiness", 120)
-        yield server
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +29,6 @@ def plain(tmp_path_factory, embedder) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("api")
     with serving(root, "--corpus", str(BUNDLED)) as server:
         yield server
-
-
-def client(server: Server, token: str = "none"):
-    from openai import OpenAI
-
-    return OpenAI(base_url=server.url + "/v1", api_key=token, max_retries=0, timeout=120)
 
 
 def exact(citations: list[dict], root: Path = BUNDLED) -> None:
@@ -237,48 +186,6 @@ def test_without_tokens_it_listens_on_loopback_only(tmp_path):
     assert proc.stderr.startswith("error: --host 0.0.0.0 without ASSISTANT_API_TOKENS would answer anyone")
 
 
-def mcp_call(session_factory, *calls, resources: bool = False):
-    """Run `calls` (name, arguments) through an MCP client session; the tool names and results,
-    and with `resources` the URIs listed and what reading each one gave (its text, or the error)."""
-    import asyncio
-
-    from mcp import ClientSession
-    from mcp.shared.exceptions import McpError
-
-    async def read(session, uri):
-        try:
-            return (await session.read_resource(uri)).contents[0].text
-        except McpError as exc:
-            return f"error: {exc}"
-
-    async def go():
-        async with session_factory() as streams, ClientSession(streams[0], streams[1]) as session:
-            await session.initialize()
-            names = [t.name for t in (await session.list_tools()).tools]
-            results = [await session.call_tool(name, args) for name, args in calls]
-            if not resources:
-                return names, results
-            listed = [str(r.uri) for r in (await session.list_resources()).resources]
-            wanted = [*listed, "assistant://hr/leave.md"]
-            return names, results, {uri: await read(session, uri) for uri in dict.fromkeys(wanted)}
-
-    return asyncio.run(go())
-
-
-@contextlib.asynccontextmanager
-async def over_http(url: str, token: str | None = None):
-    """The SDK's streamable-HTTP client, with a bearer token when given."""
-    import httpx
-    from mcp.client.streamable_http import streamable_http_client
-
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with (
-        httpx.AsyncClient(headers=headers, timeout=120) as http,
-        streamable_http_client(url, http_client=http) as streams,
-    ):
-        yield streams
-
-
 def test_mcp_over_stdio_lists_the_tools_and_asks_with_exact_offsets(tmp_path, embedder):
     from mcp import StdioServerParameters
     from mcp.client.stdio import stdio_client
@@ -300,7 +207,7 @@ def test_mcp_over_stdio_lists_the_tools_and_asks_with_exact_offsets(tmp_path, em
     text = (BUNDLED / ARTICLE).read_text(encoding="utf-8")
     assert all(text[p["start"] : p["end"]] == p["text"] for p in passages)
     assert docs[f"assistant://default/{ARTICLE}"] == text  # the documents are resources
-    assert docs["assistant://hr/leave.md"].startswith("error: no document assistant://hr/leave.md")
+    assert docs["assistant://hr/leave.md"].startswith("error: no such document")
 
 
 def test_mcp_over_http_at_slash_mcp(plain):
@@ -319,7 +226,7 @@ def test_mcp_callers_see_what_their_token_lets_them(guarded):
     assert HR_FACT in hr_docs["assistant://hr/leave.md"]
     _, _, general_docs = mcp_call(as_user("tok-general"), resources=True)
     assert general_docs and not any(uri.startswith("assistant://hr/") for uri in list(general_docs)[:-1])
-    assert general_docs["assistant://hr/leave.md"].startswith("error: no document")
+    assert general_docs["assistant://hr/leave.md"].startswith("error: no such document")
     _, (general, found) = mcp_call(
         as_user("tok-general"), ("ask", {"question": HR_QUESTION, "spaces": ["hr"]}), ("search", {"query": HR_QUESTION})
     )
@@ -342,3 +249,39 @@ def test_an_index_that_cant_be_opened_is_a_503_with_the_reason(tmp_path):
 def _broken(server: Server):
     status, data = server.call("GET", "/readyz")
     return (status, data) if status == 503 and "couldn't" in data.get("error", "") else None
+
+
+def test_mcp_reports_our_version_plain_descriptions_and_an_empty_question_as_an_error(plain):
+    import asyncio
+    from importlib.metadata import version
+
+    from mcp import ClientSession
+
+    async def go():
+        async with over_http(plain.url + "/mcp") as streams, ClientSession(streams[0], streams[1]) as session:
+            init = await session.initialize()
+            tools = {t.name: t.description for t in (await session.list_tools()).tools}
+            return init, tools, await session.call_tool("ask", {"question": "   "})
+
+    init, tools, empty = asyncio.run(go())
+    assert init.serverInfo.name == "cited-assistant" and init.serverInfo.version == version("cited-assistant")
+    assert all(d and "\n " not in d and d == d.strip() for d in tools.values()), tools
+    assert empty.isError and empty.content[0].text == "the question is empty"
+
+
+def test_a_port_in_use_is_one_error_line_and_exit_1(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [str(SCRIPT), "serve", "--port", str(port), "--corpus", str(BUNDLED)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "HF_HUB_OFFLINE": "1"},
+        )
+    assert proc.returncode == 1 and "serving" not in proc.stdout
+    assert proc.stderr.splitlines() == [
+        f"error: can't listen on 127.0.0.1:{port}: the port is in use (pick another with --port)"
+    ]

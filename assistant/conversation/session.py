@@ -76,10 +76,12 @@ class Session:
     def _rewrite(self, question: str) -> Rewrite:
         """The LLM's standalone version of a follow-up, checked before it is used: what it
         said, whether it was accepted, and why not. A failure leaves the rules alone."""
-        assert self.engine.rewriter is not None
+        rewriter = self.engine.rewriter
+        if rewriter is None:
+            raise RuntimeError("_rewrite needs an LLM rewriter")
         history = [(t.resolved.question, t.answer.text) for t in self.conversation.turns]
         try:
-            text = self.engine.rewriter.rewrite(history, question)
+            text = rewriter.rewrite(history, question)
         except LlmError as exc:
             return Rewrite("", False, str(exc))
         why = rewrite_problem(question, text, history)

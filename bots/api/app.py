@@ -1,7 +1,9 @@
 """The ASGI app of `assistant serve` (FastAPI): the answer JSON at POST /v1/ask, OpenAI-compatible
 chat at POST /v1/chat/completions (with `citations` beside `choices`), the text around a citation,
-and liveness and readiness. Answers run on a pool of `ASSISTANT_WORKERS` threads, off the event
-loop; every failure is a JSON `{"error": "..."}` with its status, never a traceback."""
+and liveness and readiness; its OpenAPI schema at /openapi.json. Answers run on a pool of
+`ASSISTANT_WORKERS` threads, off the event loop; every failure is a JSON `{"error": "..."}` with
+its status, never a traceback. A document is read only through `Engine.document` (names the
+index holds, inside the space's folder), and a conversation id is the caller's own."""
 
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -26,13 +29,17 @@ from assistant.answering.question import question_problem
 from assistant.conversation.resolve import Turn
 from assistant.conversation.session import Session
 from assistant.engine import Engine
+from assistant.prompts import MAX_QUESTION_CHARS
 from assistant.types import Answer
-from bots import access
+from bots import access, version
+from bots.api.guard import Guard, rates
+from bots.api.schema import STREAMS, AnswerOut, ChatOut, DocumentOut, ModelsOut, StatusOut, errors
 from bots.api.tokens import user_of
 from bots.api.tools import DEFAULT_SPACE
 from bots.api.tools import build as build_mcp
 from bots.settings import ServeSettings
 from bots.state import State
+from index.contained import NoSuchDocument
 from index.errors import Error, one_line
 
 log = logging.getLogger(__name__)
@@ -53,16 +60,17 @@ class Failure(Exception):
 
 
 class AskBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: str
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "Who is Daryl Gates?"}]})
+    # Checked by question_problem (its own messages); documented here so clients and fuzzers know.
+    question: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": "[A-Za-z0-9]"})
     k: int | None = Field(None, ge=1, le=100)
     spaces: list[str] | None = None
-    conversation: str | None = Field(None, min_length=1, max_length=200)
+    conversation: str | None = Field(None, min_length=1, max_length=128)  # the caller's own id (state store column)
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: str
+    role: Literal["system", "developer", "user", "assistant", "tool"]  # OpenAI's roles
     content: str | list[dict[str, Any]] | None = None
 
     @property
@@ -73,7 +81,10 @@ class Message(BaseModel):
 
 
 class ChatBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # temperature, top_p…: accepted, not used
+    model_config = ConfigDict(  # temperature, top_p…: accepted, not used
+        extra="ignore",
+        json_schema_extra={"examples": [{"messages": [{"role": "user", "content": "Who is Daryl Gates?"}]}]},
+    )
     model: str = "assistant"
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
@@ -91,7 +102,16 @@ def create_app(
         async with mcp.session_manager.run():  # the SDK's streamable-HTTP sessions
             yield
 
-    app = FastAPI(title="Cited-answer assistant", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="Cited-answer assistant",
+        version=version(),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.add_middleware(Guard, max_body=MAX_BODY, limits=rates(serve.rate_limit, bool(tokens)), tokens=tokens)
+    bearer = [Security(HTTPBearer(auto_error=False))]  # documents the scheme; `caller` checks the token
     app.state.ready = False
     app.state.broken = ""
     pool = ThreadPoolExecutor(max_workers=serve.workers, thread_name_prefix="api")
@@ -100,7 +120,7 @@ def create_app(
         """Run `work` on the answer pool; an engine failure is a 503 with its reason."""
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, work)
-        except Failure:
+        except (Failure, NoSuchDocument):
             raise
         except Error as exc:
             raise Failure(503, str(exc)) from exc
@@ -135,10 +155,7 @@ def create_app(
             raise Failure(503, "the index is still syncing; try again in a moment")
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY:
-            return _error(413, f"the body is {int(length):,} bytes; at most {MAX_BODY:,}")
+    async def mcp_tokens(request: Request, call_next: Any) -> Any:
         if request.url.path.startswith("/mcp"):
             try:
                 caller(request)  # the SDK's handler doesn't know our tokens: they are checked here
@@ -161,14 +178,20 @@ def create_app(
         return _error(400, f"{where or 'body'}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404 and request.url.path.startswith("/v1/documents/"):
+            return _error(404, str(NoSuchDocument()))  # a name the route can't match (a newline): the same reply
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return _error(400, "the body is not UTF-8")
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            return _error(400, "the body is nested too deeply")
         return _error(exc.status_code, str(exc.detail))
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=StatusOut)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", response_model=StatusOut, responses=errors(503))
     async def readyz() -> dict[str, str]:
         ready()
         try:
@@ -177,14 +200,19 @@ def create_app(
             raise Failure(503, f"the state store is unreachable: {exc.message}") from exc
         return {"status": "ready"}
 
-    @app.post("/v1/ask")
+    @app.post(
+        "/v1/ask",
+        dependencies=bearer,
+        responses={200: {"model": AnswerOut, "content": STREAMS}, **errors(401, 404, 503)},
+    )
     async def ask(body: AskBody, request: Request) -> Any:
         user, visible = caller(request)
         spaces = chosen(visible, body.spaces)
         if problem := question_problem(body.question):
             raise Failure(400, problem)
         ready()
-        key = (f"api:{user}", body.conversation) if body.conversation else None
+        # The caller's own: another caller's id with the same text is a different conversation.
+        key = conversation_key(user, body.conversation) if body.conversation else None
 
         def work() -> Answer:
             stored = state.conversation(*key) if key else None
@@ -201,7 +229,11 @@ def create_app(
             return _sse(_ask_events(answer, out))
         return out
 
-    @app.post("/v1/chat/completions")
+    @app.post(
+        "/v1/chat/completions",
+        dependencies=bearer,
+        responses={200: {"model": ChatOut, "content": STREAMS}, **errors(401, 503)},
+    )
     async def chat(body: ChatBody, request: Request) -> Any:
         _, visible = caller(request)
         last = body.messages[-1]
@@ -229,20 +261,29 @@ def create_app(
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}  # no tokens are counted
         return {**made, "object": "chat.completion", "choices": [choice], "usage": usage, **extra}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", dependencies=bearer, response_model=ModelsOut, responses=errors(401))
     async def models(request: Request) -> dict[str, Any]:
         _, visible = caller(request)
         names = visible if visible is not None else [DEFAULT_SPACE]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "cited-assistant"} for n in names]
         return {"object": "list", "data": data}
 
-    @app.get("/v1/documents/{space}/{path:path}")
+    @app.get(
+        "/v1/documents/{space}/{path:path}",
+        dependencies=bearer,
+        response_model=DocumentOut,
+        responses=errors(401, 404, 503),
+    )
     async def document(space: str, path: str, request: Request, start: int = 0, end: int | None = None) -> Any:
-        _, visible = caller(request)
-        chosen(visible, [space])
-        text = await off_loop(lambda: engine.text_of(path, space if engine.named else None))
-        if text is None:
-            raise Failure(404, f"no document {path!r} in {space!r}")
+        """The text around `start:end` of a document the caller may see; one 404 for anything else."""
+        user, visible = caller(request)
+        try:
+            if space not in (visible if visible is not None else [DEFAULT_SPACE]):
+                raise NoSuchDocument()  # the same reply as for a missing file
+            text = await off_loop(lambda: engine.document(path, space if engine.named else None))
+        except NoSuchDocument as exc:
+            log.info("refused a document read: user %r, space %r, path %r", user, space[:100], path[:300])
+            raise Failure(404, str(exc)) from exc
         end = len(text) if end is None else end
         if not 0 <= start <= end <= len(text):
             raise Failure(400, f"start and end must satisfy 0 <= start <= end <= {len(text)}")
@@ -261,6 +302,12 @@ def create_app(
     app.router.routes.extend(mcp.streamable_http_app().routes)  # POST/GET /mcp
     app.state.mcp = mcp
     return app
+
+
+def conversation_key(user: str, conversation: str) -> tuple[str, str]:
+    """Where a conversation of the API is stored: under its caller (the token's user; "" for the
+    local user without tokens), so an id names nothing of anyone else's."""
+    return f"api:{user}", conversation
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -3,8 +3,10 @@ the Slack bot. Liveness comes at once; readiness (and answers) once the index is
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -53,10 +55,31 @@ def run(settings: Settings, serve: ServeSettings, *, host: str, port: int) -> in
         log.info("ready: the index is synced")
         Watcher(engine, interval=serve.watch_interval, watch_folder=serve.watch).start()
 
+    sock = listen(host, port)  # before saying "serving": a port in use is one error line, exit 1
     threading.Thread(target=prepare, name="prepare", daemon=True).start()
     print(f"serving the API on http://{host}:{port} (/v1/ask, /v1/chat/completions, /mcp)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # h11 bounds a request's head (16 KB by default: larger headers get a 400); httptools doesn't.
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", http="h11")).run(sockets=[sock])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or an Error saying why there can't be one."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise Error(f"can't listen on {host}:{port}: {exc.strerror or exc}") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        in_use = exc.errno == errno.EADDRINUSE
+        why = "the port is in use (pick another with --port)" if in_use else exc.strerror or str(exc)
+        raise Error(f"can't listen on {host}:{port}: {why}") from exc
+    return sock
 
 
 def run_stdio(settings: Settings, serve: ServeSettings) -> int:

@@ -5,6 +5,7 @@ user may see, as on the HTTP API."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote
@@ -18,12 +19,19 @@ from pydantic import AnyUrl
 
 from assistant.engine import Engine
 from assistant.spaces import split_source
+from bots import version
+from index.contained import NoSuchDocument
+
+log = logging.getLogger(__name__)
 
 # Who is calling, from the HTTP request of a tool call (None over stdio): (user, visible spaces).
 Caller = Callable[[Any], tuple[str, list[str] | None]]
 OffLoop = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
+ASK = """Answer a question from the documents: the answer text with [n] markers and, as
+structured content, its citations (source, space, start, end, exact quote)."""
+SEARCH = "The passages closest to `query`, each with its source, space and exact offsets."
 SCHEME = "assistant"
 DEFAULT_SPACE = "default"  # the one folder's name (resource URIs, /v1/models, /v1/documents) without a spaces file
 
@@ -34,6 +42,7 @@ class DocumentServer(FastMCP):
 
     def __init__(self, engine: Engine, caller: Caller, off_loop: OffLoop, **options: Any):
         super().__init__(**options)
+        self._mcp_server.version = version()  # FastMCP takes no version: serverInfo would name the SDK's
         self.engine, self.caller, self.off_loop = engine, caller, off_loop
 
     def visible(self) -> list[str] | None:
@@ -52,12 +61,15 @@ class DocumentServer(FastMCP):
         space, _, source = text[len(prefix) :].partition("/") if text.startswith(prefix) else ("", "", "")
         spaces = self.visible()
         known = spaces if spaces is not None else [DEFAULT_SPACE]
-        if not source or space not in known:
-            raise ResourceError(f"no document {text} that you may see")
         name = space if self.engine.named else None
-        body = await self.off_loop(lambda: self.engine.text_of(unquote(source), name))
-        if body is None:
-            raise ResourceError(f"no document {text} that you may see")
+        try:
+            if not source or space not in known:
+                raise NoSuchDocument()
+            body = await self.off_loop(lambda: self.engine.document(unquote(source, errors="strict"), name))
+        except (NoSuchDocument, UnicodeDecodeError):
+            log.info("refused an MCP resource read: %r", text[:300])
+            # One reply, whatever the reason: it tells nobody which files exist.
+            raise ResourceError("no such document that you may see") from None
         return [ReadResourceContents(content=body, mime_type="text/plain")]
 
 
@@ -87,21 +99,24 @@ def build(engine: Engine, caller: Caller, off_loop: OffLoop, *, host: str = "127
         request = getattr(ctx.request_context, "request", None) if ctx.request_context else None
         return caller(request)[1]
 
-    @server.tool()
+    @server.tool(description=ASK)
     async def ask(question: str, ctx: Context, spaces: list[str] | None = None) -> CallToolResult:
-        """Answer a question from the documents: the answer text with [n] markers and, as
-        structured content, its citations (source, space, start, end, exact quote)."""
+        """The `ask` tool (ASK says what it does, as the client shows it)."""
         allowed = visible(ctx)
         wanted = allowed if spaces is None else [s for s in spaces if allowed is None or s in allowed]
         answer = await off_loop(lambda: engine.answer(question, spaces=wanted))
         data = answer.to_json()
         structured = {k: data[k] for k in ("answer", "abstained", "citations", "related", "error") if k in data}
         text = data.get("answer") or data.get("error", "")
-        return CallToolResult(content=[TextContent(type="text", text=text)], structuredContent=structured)
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)],
+            structuredContent=structured,
+            isError=bool(answer.error),  # an empty or too long question is the caller's error
+        )
 
-    @server.tool()
+    @server.tool(description=SEARCH)
     async def search(query: str, ctx: Context, k: int = 5) -> CallToolResult:
-        """The passages closest to `query`, each with its source, space and exact offsets."""
+        """The `search` tool (SEARCH says what it does)."""
         allowed = visible(ctx)
         hits = await off_loop(lambda: engine.search([query], max(1, min(k, 50)), allowed))
         passages = []
