@@ -228,6 +228,7 @@ def test_every_traversal_form_is_an_error_from_the_mcp_resources(hostile):
 
 
 def schemathesis(server: Server, token: str | None, report: Path) -> subprocess.CompletedProcess:
+    """One `st run` against the server's schema (in the report's folder: it keeps a cache there)."""
     command = [
         str(Path(sys.executable).parent / "st"),
         "run",
@@ -250,7 +251,7 @@ def schemathesis(server: Server, token: str | None, report: Path) -> subprocess.
         "--no-color",
     ]
     command += ["--header", f"Authorization: Bearer {token}"] if token else []
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=report.parent)
 
 
 def test_schemathesis_fuzzes_every_operation_with_and_without_a_token(hostile, tmp_path):
