@@ -4,7 +4,7 @@ Every reader goes through `contained`: sync, the text cache, the watcher, and (b
 own list of what it holds) every front end that reads a document a request names. A name must be
 a plain relative POSIX path, and the file, every symlink resolved, must lie inside the folder, so
 neither `../`, an absolute path, a drive letter, a backslash nor a link leaving the folder opens
-anything outside it. `tests/test_layers.py` fails if another module joins a name onto a folder.
+anything outside it. `tests/test_containment.py` fails if another module joins a name onto a folder.
 """
 
 from __future__ import annotations

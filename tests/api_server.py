@@ -16,6 +16,11 @@ from pathlib import Path
 from data import SCRIPT
 from processes import free_port, spawn, stop, wait_for, wait_for_port
 
+# The hostile suite's Schemathesis run: its seed (printed in the run's header; set it to replay
+# another run) and the examples per operation and phase.
+FUZZ_SEED = int(os.environ.get("HOSTILE_SEED", "20261204"))
+FUZZ_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "150"))
+
 
 @dataclass
 class Server:

@@ -25,6 +25,12 @@ def pytest_configure(config):
     RUN = os.environ[RUN_MARKER] if WORKER and os.environ.get(RUN_MARKER) else mark_run()
 
 
+def pytest_report_header(config):
+    from api_server import FUZZ_EXAMPLES, FUZZ_SEED
+
+    return f"hostile suite: Schemathesis seed {FUZZ_SEED}, {FUZZ_EXAMPLES} examples per operation (HOSTILE_SEED replays a run)"
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Fail the run, naming the command lines, if a process the suite started outlived its teardown
     (and kill it, so it holds no port or file for the next run). Under xdist only the controller

@@ -8,7 +8,6 @@ may not see) must never appear in any response. Every figure the closing note ci
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from api_server import Server, serving
+from api_server import FUZZ_EXAMPLES, FUZZ_SEED, Server, serving
 from data import ARTICLE, BECK, BUNDLED
 from processes import wait_for
 
@@ -34,8 +33,6 @@ PASSWD = "root:x:0:0"  # /etc/passwd's first line
 NOT_FOR_GENERAL = (CANARY_OUTSIDE, CANARY_HR, CANARY_SPACES, CANARY_TOKENS, PASSWD, "tok-hr")
 NOT_FOR_ANA = (CANARY_OUTSIDE, CANARY_SPACES, CANARY_TOKENS, PASSWD, "tok-general")
 GENERAL, ANA = "tok-general", "tok-hr"
-SEED = int(os.environ.get("HOSTILE_SEED", "20261204"))  # Schemathesis's; set it to replay another run
-FUZZ_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "150"))  # per operation and phase
 SPACES = f"""# {CANARY_SPACES}
 [spaces.handbook]
 corpus = "handbook"
@@ -78,8 +75,8 @@ def leaks(text: str, forbidden: tuple[str, ...]) -> list[str]:
     return [c for c in forbidden if c in text]
 
 
-def raw(server: Server, request: bytes, timeout: float = 60) -> tuple[int, str]:
-    """(status, body) of one request sent byte for byte as given (no client normalises it)."""
+def exchange(server: Server, request: bytes, timeout: float = 60) -> tuple[bytes, bytes]:
+    """(head, body) of the reply to one request sent byte for byte as given (no client tidies it)."""
     host, port = server.url.removeprefix("http://").split(":")
     request = request.replace(b"\r\nHost: 127.0.0.1\r\n", f"\r\nHost: 127.0.0.1:{port}\r\n".encode(), 1)
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
@@ -88,6 +85,12 @@ def raw(server: Server, request: bytes, timeout: float = 60) -> tuple[int, str]:
         while chunk := sock.recv(65536):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def raw(server: Server, request: bytes, timeout: float = 60) -> tuple[int, str]:
+    """(status, body) of one request sent as given."""
+    head, body = exchange(server, request, timeout)
     return int(head.split(b" ")[1]), body.decode("utf-8", "replace")
 
 
@@ -239,7 +242,7 @@ def schemathesis(server: Server, token: str | None, report: Path) -> subprocess.
         "--max-examples",
         str(FUZZ_EXAMPLES),
         "--seed",
-        str(SEED),
+        str(FUZZ_SEED),
         "--workers",
         "1",  # two threads trip a CPython 3.11 AST race inside Hypothesis ("recursion depth mismatch")
         "--request-timeout",
@@ -255,7 +258,7 @@ def schemathesis(server: Server, token: str | None, report: Path) -> subprocess.
 
 
 def test_schemathesis_fuzzes_every_operation_with_and_without_a_token(hostile, tmp_path):
-    print(f"\nSchemathesis seed: {SEED} (HOSTILE_SEED replays it), {FUZZ_EXAMPLES} examples per operation")
+    print(f"\nSchemathesis seed: {FUZZ_SEED} (HOSTILE_SEED replays it), {FUZZ_EXAMPLES} examples per operation")
     total = 0
     for token, forbidden in ((GENERAL, NOT_FOR_GENERAL), (None, NOT_FOR_GENERAL)):
         report = tmp_path / f"fuzz-{token or 'anonymous'}.har"
@@ -382,19 +385,9 @@ def test_a_429_says_when_to_retry(tmp_path, embedder):
         assert [raw(server, get("/v1/models", GENERAL))[0] for _ in range(2)] == [200, 200]
         data = raw(server, get("/v1/models", GENERAL))
         assert data[0] == 429
-        reply = _headers(server, get("/v1/models", GENERAL))
+        reply, _ = exchange(server, get("/v1/models", GENERAL))
         assert reply.startswith(b"HTTP/1.1 429") and 1 <= int(_header(reply, b"retry-after")) <= 60
         assert raw(server, get("/healthz", None))[0] == 200  # liveness is never limited
-
-
-def _headers(server: Server, request: bytes) -> bytes:
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data.partition(b"\r\n\r\n")[0]
 
 
 def _header(head: bytes, name: bytes) -> bytes:

@@ -70,7 +70,7 @@ class AskBody(BaseModel):
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "developer", "user", "assistant", "tool"]  # OpenAI's roles
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]  # OpenAI's roles
     content: str | list[dict[str, Any]] | None = None
 
     @property
