@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from assistant.config import DOTENV, FileSettings
+from bots.api.guard import rates
 
 
 class ServeSettings(FileSettings):
@@ -44,11 +44,10 @@ class ServeSettings(FileSettings):
     @field_validator("rate_limit")
     @classmethod
     def _rate(cls, value: str | None) -> str | None:
-        if value is not None and value.strip().lower() not in ("", "off", "none", "0"):
-            try:
-                parse_many(value)
-            except ValueError as exc:
-                raise ValueError("must be like 60/minute or 5/second;1000/hour, or off") from exc
+        try:
+            rates(value, tokens=True)
+        except ValueError as exc:
+            raise ValueError("must be like 60/minute or 5/second;1000/hour, or off") from exc
         return value
 
     def state(self, data_dir: Path) -> str:

@@ -36,6 +36,8 @@ def folder(tmp_path_factory) -> Path:
     (root / "locked.pdf").write_bytes(encrypted_pdf_bytes(["Top secret."]))
     (root / "broken.md").symlink_to(root / "does-not-exist.md")
     (root / "loop.txt").symlink_to(root / "loop.txt")
+    (root.parent / "outside.md").write_text("A file beside the corpus, not in it.", encoding="utf-8")
+    (root / "outside.md").symlink_to(root.parent / "outside.md")  # a link may not bring it in
     os.mkfifo(root / "pipe.txt")
     (root / ".hidden.md").write_text("Hidden files are not indexed.", encoding="utf-8")
     (root / ".git").mkdir()
@@ -83,7 +85,8 @@ def test_ingest_reports_each_bad_file_on_one_line_and_exits_zero(ingested):
     assert reasons["broken.md"] == "broken symlink"
     assert reasons["loop.txt"] == "symlink loop"
     assert reasons["pipe.txt"] == "not a regular file"
-    assert len(reasons) == 8
+    assert reasons["outside.md"] == "a link to a file outside the folder"
+    assert len(reasons) == 9
     assert {w["source"] for w in summary["warnings"]} == {"latin1.txt"}
     assert "decoded as" in summary["warnings"][0]["warning"]
     assert summary["chunks"] >= 6 and summary["seconds"] > 0
