@@ -32,6 +32,8 @@ CANARY_TOKENS = "CANARY-e4b8-tokens-file"
 PASSWD = "root:x:0:0"  # /etc/passwd's first line
 NOT_FOR_GENERAL = (CANARY_OUTSIDE, CANARY_HR, CANARY_SPACES, CANARY_TOKENS, PASSWD, "tok-hr")
 NOT_FOR_ANA = (CANARY_OUTSIDE, CANARY_SPACES, CANARY_TOKENS, PASSWD, "tok-general")
+NEVER = (CANARY_OUTSIDE, CANARY_SPACES, CANARY_TOKENS, PASSWD)  # for anybody, in any reply
+SENT = {"raw": 0}  # requests this module sent over raw sockets (Schemathesis counts its own)
 GENERAL, ANA = "tok-general", "tok-hr"
 SPACES = f"""# {CANARY_SPACES}
 [spaces.handbook]
@@ -71,6 +73,12 @@ def hostile(tmp_path_factory, embedder) -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="module", autouse=True)
+def count_requests() -> Iterator[None]:
+    yield
+    print(f"\nraw requests sent by this module: {SENT['raw']}, none with a canary in its reply")
+
+
 def leaks(text: str, forbidden: tuple[str, ...]) -> list[str]:
     return [c for c in forbidden if c in text]
 
@@ -85,6 +93,8 @@ def exchange(server: Server, request: bytes, timeout: float = 60) -> tuple[bytes
         while chunk := sock.recv(65536):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
+    SENT["raw"] += 1
+    assert not leaks(body.decode("utf-8", "replace"), NEVER), request[:200]
     return head, body
 
 
