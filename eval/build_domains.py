@@ -322,6 +322,67 @@ def _passage_start(pid: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+# --- legal: ObliQA, ADGM rulebooks and guidance with numbered clauses -------------------------
+
+LEGAL_DOCUMENTS = (2, 4, 5, 9, 21, 28, 30, 31, 33, 34, 40)  # 5k-20k words each (10-40 pages), 20+ questions each
+
+
+def _clauses(passages: list[dict[str, Any]]) -> tuple[str, list[int | None]]:
+    """A rulebook as plain text, each passage after its clause number ("1.1.1.(1) The Rules ...",
+    headings as "1.1 Application"), a blank line between; where each passage's own text starts."""
+    parts: list[str] = []
+    starts: list[int | None] = []
+    pos = 0
+    for p in passages:
+        number, body = str(p["PassageID"]).strip(), p["Passage"].strip()
+        if not body:
+            starts.append(None)  # a bare number whose clauses follow under their own numbers
+            continue
+        line = f"{number} {body}" if number else body
+        starts.append(pos + len(line) - len(body))
+        parts.append(line)
+        pos += len(line) + 2
+    return "\n\n".join(parts), starts
+
+
+def legal(snap: Snapshot, per_doc: int = 20) -> Domain:
+    out = Domain()
+    where: dict[tuple[int, str], tuple[str, int, str]] = {}
+    for number in LEGAL_DOCUMENTS:
+        passages = json.loads(snap.read(f"StructuredRegulatoryDocuments/{number}.json"))
+        name = f"adgm_{number:02d}.txt"
+        text, starts = _clauses(passages)
+        out.docs[name] = text
+        for p, start in zip(passages, starts, strict=True):
+            if start is not None:
+                where.setdefault((number, p["Passage"].strip()), (name, start, p["Passage"].strip()))
+    asked: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):  # the data set's own held-out questions
+        for q in json.loads(snap.read(split_file)):
+            if len(q["Passages"]) != 1:
+                continue  # one passage answers it: a place to cite, not a synthesis
+            gold = q["Passages"][0]
+            found = where.get((gold["DocumentID"], gold["Passage"].strip()))
+            if found is None:
+                continue
+            name, start, body = found
+            text = out.docs[name]
+            assert text[start : start + len(body)] == body
+            record = {
+                "id": q["QuestionID"],
+                "question": q["Question"],
+                "doc": name,
+                "split": split_of(name),
+                "evidence": "passage",
+                "answerable": True,
+                "answers": [{"text": body, "start": start}],
+            }
+            asked[name].append(record)
+    for name in sorted(asked):
+        out.questions += sorted(asked[name], key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())[:per_doc]
+    return out
+
+
 SOURCES: dict[str, tuple[Source, Callable[..., Domain]]] = {
     "encyclopedia": (
         Source(
@@ -358,6 +419,15 @@ SOURCES: dict[str, tuple[Source, Callable[..., Domain]]] = {
             "E-Manual QA: questions about the Samsung Smart TV / Smart Remote e-manual, answered by a section of it.",
         ),
         manuals,
+    ),
+    "legal": (
+        Source(
+            "RegNLP/ObliQADataset",
+            "",
+            "none stated: the repository has no licence file and its README names none (the rulebooks are ADGM's published regulations); kept for evaluation only",
+            "ObliQA: 11 ADGM rulebooks and guidance notes (5k-20k words each) rebuilt as plain text with their clause numbers and headings, and the data set's dev and test questions answered by one passage, 20 a document.",
+        ),
+        legal,
     ),
     "conversational": (
         Source(

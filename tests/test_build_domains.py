@@ -62,3 +62,17 @@ def test_manual_records_are_read_from_files_that_are_not_quite_json():
         ("Running Bixby", "Where can I view Bixby guide?"),
         ("Sound", "How do I reset sound?"),
     ]
+
+
+def test_a_rulebook_keeps_its_clause_numbers_and_each_passage_knows_where_its_text_starts():
+    passages = [
+        {"PassageID": "1.", "Passage": "INTRODUCTION"},
+        {"PassageID": "1.1", "Passage": "Application"},
+        {"PassageID": "1.1.1", "Passage": ""},  # a bare number: its clauses follow under their own
+        {"PassageID": "1.1.1.(1)", "Passage": " These Rules apply to every Person. "},
+    ]
+    text, starts = build._clauses(passages)
+    assert text == "1. INTRODUCTION\n\n1.1 Application\n\n1.1.1.(1) These Rules apply to every Person."
+    assert starts[2] is None
+    bodies = [p["Passage"].strip() for p in passages]
+    assert all(text[s : s + len(b)] == b for s, b in zip(starts, bodies, strict=True) if s is not None)
