@@ -48,6 +48,9 @@ class Domain:
 
     docs: dict[str, str] = field(default_factory=dict)
     questions: list[dict[str, Any]] = field(default_factory=list)
+    pdfs: dict[str, bytes] = field(
+        default_factory=dict
+    )  # documents that are files of their own (`docs` holds their text)
 
 
 def split_of(key: str) -> str:
@@ -383,6 +386,118 @@ def legal(snap: Snapshot, per_doc: int = 20) -> Domain:
     return out
 
 
+# --- pdfs: ObliQA's shorter guidance notes, typeset as PDFs with page furniture ---------------
+
+PDF_DOCUMENTS = (15, 16, 18, 23, 24, 25, 26, 29, 36, 37, 39)  # 1k-4k words each; none of LEGAL_DOCUMENTS
+
+
+def _typeset(path: Path, title: str, passages: list[dict[str, Any]], columns: bool) -> None:
+    """A PDF of `passages` (clause number, then text; short ones as bold headings) with a running
+    header, a page-number footer (`- N -`), and, with `columns`, two columns after page one.
+    Needs reportlab (pip install 'reportlab>=4,<6')."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import BaseDocTemplate, Frame, NextPageTemplate, PageTemplate, Paragraph
+
+    width, height = A4
+    margin, gap = 56, 18
+    styles = getSampleStyleSheet()
+
+    def furniture(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(margin, height - 36, f"{title} | Financial Services Regulatory Authority")
+        canvas.drawCentredString(width / 2, 30, f"- {doc.page} -")
+        canvas.restoreState()
+
+    whole = Frame(margin, margin, width - 2 * margin, height - 2 * margin)
+    half = (width - 2 * margin - gap) / 2
+    left = Frame(margin, margin, half, height - 2 * margin)
+    right = Frame(margin + half + gap, margin, half, height - 2 * margin)
+    doc = BaseDocTemplate(str(path), pagesize=A4, title=title)
+    doc.addPageTemplates(
+        [PageTemplate("one", [whole], onPage=furniture), PageTemplate("two", [left, right], onPage=furniture)]
+    )
+    story: list[Any] = [Paragraph(escape(title), styles["Title"])]
+    if columns:
+        story.append(NextPageTemplate("two"))
+    for p in passages:
+        number, body = str(p["PassageID"]).strip(), p["Passage"].strip()
+        if not body:
+            continue
+        text = escape(f"{number} {body}" if number else body).replace("\n", "<br/>").replace("\t", " ")
+        heading = len(body.split()) <= 8 and not body.endswith((".", ":", ";"))
+        story.append(Paragraph(f"<b>{text}</b>" if heading else text, styles["Heading3" if heading else "BodyText"]))
+    doc.build(story)
+
+
+def _anchored(text: str, passage: str) -> tuple[int, int] | None:
+    """Where `passage` stands in a PDF's extracted text, found by its first and last words (line
+    breaks and page furniture may fall between them: eight words at each end, else four); None
+    if they are not found in order, close together."""
+    tokens = passage.split()
+    for words in (8, 4):
+        n = max(1, min(words, len(tokens) // 2))
+        head = re.compile(r"\s+".join(re.escape(t) for t in tokens[:n]))
+        tail = re.compile(r"\s+".join(re.escape(t) for t in tokens[-n:]))
+        for first in head.finditer(text):
+            last = tail.search(text, first.start())
+            if last and last.end() - first.start() <= 1.5 * len(passage) + 400:
+                return first.start(), last.end()
+    return None
+
+
+def pdfs(snap: Snapshot, per_doc: int = 20) -> Domain:
+    """Needs a folder to typeset into: the PDFs are written by `write`'s caller (see main)."""
+    import tempfile
+
+    from index.documents import load
+
+    out = Domain()
+    folder = Path(tempfile.mkdtemp(prefix="pdfs-"))
+    bodies: dict[int, list[str]] = {}
+    for i, number in enumerate(PDF_DOCUMENTS):
+        passages = json.loads(snap.read(f"StructuredRegulatoryDocuments/{number}.json"))
+        title = next((str(p["PassageID"]).strip() for p in passages if str(p["PassageID"]).strip().isupper()), "")
+        name = f"adgm_guidance_{number:02d}.pdf"
+        _typeset(folder / name, title or f"ADGM guidance {number}", passages, columns=i % 2 == 1)
+        out.pdfs[name] = (folder / name).read_bytes()
+        out.docs[name] = load(folder, name).text  # the canonical text the offsets count in
+        bodies[number] = [p["Passage"].strip() for p in passages if p["Passage"].strip()]
+    for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):
+        for q in json.loads(snap.read(split_file)):
+            gold = q["Passages"][0]
+            if len(q["Passages"]) != 1 or gold["DocumentID"] not in PDF_DOCUMENTS:
+                continue
+            name = f"adgm_guidance_{gold['DocumentID']:02d}.pdf"
+            found = _anchored(out.docs[name], gold["Passage"].strip())
+            if found is None:
+                continue
+            start, end = found
+            answer = {"text": out.docs[name][start:end], "start": start}
+            record = {
+                "id": q["QuestionID"],
+                "question": q["Question"],
+                "doc": name,
+                "split": split_of(name),
+                "evidence": "passage",
+                "answerable": True,
+                "answers": [answer],
+            }
+            out.questions.append(record)
+    by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in out.questions:
+        by_doc[r["doc"]].append(r)
+    out.questions = [
+        r
+        for name in sorted(by_doc)
+        for r in sorted(by_doc[name], key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())[:per_doc]
+    ]
+    return out
+
+
 SOURCES: dict[str, tuple[Source, Callable[..., Domain]]] = {
     "encyclopedia": (
         Source(
@@ -429,6 +544,15 @@ SOURCES: dict[str, tuple[Source, Callable[..., Domain]]] = {
         ),
         legal,
     ),
+    "pdfs": (
+        Source(
+            "RegNLP/ObliQADataset",
+            "",
+            "none stated: the repository has no licence file and its README names none (the guidance notes are ADGM's published documents); kept for evaluation only",
+            "ObliQA's eleven shorter ADGM guidance notes (1k-4k words), typeset here as PDFs with reportlab: a running header, a `- N -` page number, headings in bold, and every other document in two columns after its first page. Offsets count in the text our PDF loader extracts; each gold passage is found there by its first and last words, so a passage over a page break carries that page's furniture. The data set's dev and test questions answered by one passage, 20 a document.",
+        ),
+        pdfs,
+    ),
     "conversational": (
         Source(
             "IBM/mt-rag-benchmark",
@@ -448,7 +572,10 @@ def write(out: Path, name: str, source: Source, domain: Domain) -> None:
     for f in corpus.iterdir():
         f.unlink()
     for doc, text in domain.docs.items():
-        (corpus / doc).write_text(text, encoding="utf-8")
+        if doc in domain.pdfs:
+            (corpus / doc).write_bytes(domain.pdfs[doc])
+        else:
+            (corpus / doc).write_text(text, encoding="utf-8")
     with open(folder / "questions.jsonl", "w", encoding="utf-8") as fh:
         for q in domain.questions:
             fh.write(json.dumps(q, ensure_ascii=False) + "\n")

@@ -76,3 +76,14 @@ def test_a_rulebook_keeps_its_clause_numbers_and_each_passage_knows_where_its_te
     assert starts[2] is None
     bodies = [p["Passage"].strip() for p in passages]
     assert all(text[s : s + len(b)] == b for s, b in zip(starts, bodies, strict=True) if s is not None)
+
+
+def test_a_passage_is_found_in_extracted_pdf_text_across_line_breaks_and_page_furniture():
+    passage = "The Regulator may, at its discretion, take regulatory action arising from the breach of a Rule including suspension."
+    extracted = (
+        "1.2 Fees\nThe Regulator may, at its discretion, take regulatory\naction arising from the breach\n\n"
+        "TITLE | Authority\n- 2 -\nof a Rule including suspension.\n\n1.3 Next"
+    )
+    start, end = build._anchored(extracted, passage)
+    assert extracted[start:].startswith("The Regulator may") and extracted[:end].endswith("including suspension.")
+    assert build._anchored(extracted, "Something the text never says at all, in any words of its own here.") is None
