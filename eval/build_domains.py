@@ -450,22 +450,21 @@ def _anchored(text: str, passage: str) -> tuple[int, int] | None:
 
 
 def pdfs(snap: Snapshot, per_doc: int = 20) -> Domain:
-    """Needs a folder to typeset into: the PDFs are written by `write`'s caller (see main)."""
+    """The documents typeset (in a scratch folder) and read back with our own PDF loader."""
     import tempfile
 
     from index.documents import load
 
     out = Domain()
-    folder = Path(tempfile.mkdtemp(prefix="pdfs-"))
-    bodies: dict[int, list[str]] = {}
-    for i, number in enumerate(PDF_DOCUMENTS):
-        passages = json.loads(snap.read(f"StructuredRegulatoryDocuments/{number}.json"))
-        title = next((str(p["PassageID"]).strip() for p in passages if str(p["PassageID"]).strip().isupper()), "")
-        name = f"adgm_guidance_{number:02d}.pdf"
-        _typeset(folder / name, title or f"ADGM guidance {number}", passages, columns=i % 2 == 1)
-        out.pdfs[name] = (folder / name).read_bytes()
-        out.docs[name] = load(folder, name).text  # the canonical text the offsets count in
-        bodies[number] = [p["Passage"].strip() for p in passages if p["Passage"].strip()]
+    with tempfile.TemporaryDirectory(prefix="pdfs-") as scratch:
+        folder = Path(scratch)
+        for i, number in enumerate(PDF_DOCUMENTS):
+            passages = json.loads(snap.read(f"StructuredRegulatoryDocuments/{number}.json"))
+            upper = (str(p["PassageID"]).strip() for p in passages if str(p["PassageID"]).strip().isupper())
+            name = f"adgm_guidance_{number:02d}.pdf"
+            _typeset(folder / name, next(upper, "") or f"ADGM guidance {number}", passages, columns=i % 2 == 1)
+            out.pdfs[name] = (folder / name).read_bytes()
+            out.docs[name] = load(folder, name).text  # the canonical text the offsets count in
     for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):
         for q in json.loads(snap.read(split_file)):
             gold = q["Passages"][0]
