@@ -327,6 +327,43 @@ def _passage_start(pid: str) -> int:
 
 # --- legal: ObliQA, ADGM rulebooks and guidance with numbered clauses -------------------------
 
+
+def _obliqa_questions(
+    snap: Snapshot,
+    docs: dict[str, str],
+    locate: Callable[[int, str], tuple[str, int, int] | None],
+    per_doc: int,
+) -> list[dict[str, Any]]:
+    """The data set's own held-out (dev and test) questions that one passage answers, where
+    `locate(document id, passage)` finds that passage as (file, start, end); `per_doc` a file."""
+    asked: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):
+        for q in json.loads(snap.read(split_file)):
+            if len(q["Passages"]) != 1:
+                continue  # one passage answers it: a place to cite, not a synthesis
+            gold = q["Passages"][0]
+            found = locate(gold["DocumentID"], gold["Passage"].strip())
+            if found is None:
+                continue
+            name, start, end = found
+            asked[name].append(
+                {
+                    "id": q["QuestionID"],
+                    "question": q["Question"],
+                    "doc": name,
+                    "split": split_of(name),
+                    "evidence": "passage",
+                    "answerable": True,
+                    "answers": [{"text": docs[name][start:end], "start": start}],
+                }
+            )
+
+    def by_id(record: dict[str, Any]) -> str:
+        return hashlib.sha1(record["id"].encode()).hexdigest()
+
+    return [r for name in sorted(asked) for r in sorted(asked[name], key=by_id)[:per_doc]]
+
+
 LEGAL_DOCUMENTS = (2, 4, 5, 9, 21, 28, 30, 31, 33, 34, 40)  # 5k-20k words each (10-40 pages), 20+ questions each
 
 
@@ -350,7 +387,7 @@ def _clauses(passages: list[dict[str, Any]]) -> tuple[str, list[int | None]]:
 
 def legal(snap: Snapshot, per_doc: int = 20) -> Domain:
     out = Domain()
-    where: dict[tuple[int, str], tuple[str, int, str]] = {}
+    where: dict[tuple[int, str], tuple[str, int, int]] = {}  # (document id, passage) -> (file, start, end)
     for number in LEGAL_DOCUMENTS:
         passages = json.loads(snap.read(f"StructuredRegulatoryDocuments/{number}.json"))
         name = f"adgm_{number:02d}.txt"
@@ -358,31 +395,9 @@ def legal(snap: Snapshot, per_doc: int = 20) -> Domain:
         out.docs[name] = text
         for p, start in zip(passages, starts, strict=True):
             if start is not None:
-                where.setdefault((number, p["Passage"].strip()), (name, start, p["Passage"].strip()))
-    asked: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):  # the data set's own held-out questions
-        for q in json.loads(snap.read(split_file)):
-            if len(q["Passages"]) != 1:
-                continue  # one passage answers it: a place to cite, not a synthesis
-            gold = q["Passages"][0]
-            found = where.get((gold["DocumentID"], gold["Passage"].strip()))
-            if found is None:
-                continue
-            name, start, body = found
-            text = out.docs[name]
-            assert text[start : start + len(body)] == body
-            record = {
-                "id": q["QuestionID"],
-                "question": q["Question"],
-                "doc": name,
-                "split": split_of(name),
-                "evidence": "passage",
-                "answerable": True,
-                "answers": [{"text": body, "start": start}],
-            }
-            asked[name].append(record)
-    for name in sorted(asked):
-        out.questions += sorted(asked[name], key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())[:per_doc]
+                body = p["Passage"].strip()
+                where.setdefault((number, body), (name, start, start + len(body)))
+    out.questions = _obliqa_questions(snap, out.docs, lambda number, passage: where.get((number, passage)), per_doc)
     return out
 
 
@@ -465,35 +480,13 @@ def pdfs(snap: Snapshot, per_doc: int = 20) -> Domain:
             _typeset(folder / name, next(upper, "") or f"ADGM guidance {number}", passages, columns=i % 2 == 1)
             out.pdfs[name] = (folder / name).read_bytes()
             out.docs[name] = load(folder, name).text  # the canonical text the offsets count in
-    for split_file in ("ObliQA_dev.json", "ObliQA_test.json"):
-        for q in json.loads(snap.read(split_file)):
-            gold = q["Passages"][0]
-            if len(q["Passages"]) != 1 or gold["DocumentID"] not in PDF_DOCUMENTS:
-                continue
-            name = f"adgm_guidance_{gold['DocumentID']:02d}.pdf"
-            found = _anchored(out.docs[name], gold["Passage"].strip())
-            if found is None:
-                continue
-            start, end = found
-            answer = {"text": out.docs[name][start:end], "start": start}
-            record = {
-                "id": q["QuestionID"],
-                "question": q["Question"],
-                "doc": name,
-                "split": split_of(name),
-                "evidence": "passage",
-                "answerable": True,
-                "answers": [answer],
-            }
-            out.questions.append(record)
-    by_doc: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in out.questions:
-        by_doc[r["doc"]].append(r)
-    out.questions = [
-        r
-        for name in sorted(by_doc)
-        for r in sorted(by_doc[name], key=lambda r: hashlib.sha1(r["id"].encode()).hexdigest())[:per_doc]
-    ]
+
+    def locate(number: int, passage: str) -> tuple[str, int, int] | None:
+        name = f"adgm_guidance_{number:02d}.pdf"
+        found = _anchored(out.docs[name], passage) if number in PDF_DOCUMENTS else None
+        return None if found is None else (name, *found)
+
+    out.questions = _obliqa_questions(snap, out.docs, locate, per_doc)
     return out
 
 
