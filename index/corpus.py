@@ -27,8 +27,9 @@ from index.texts import TextCache
 
 # What a stored index holds; a new layout re-indexes. 2: chunk vectors are the mean of their
 # sentences; 3: chunks record each quoted sentence's speaker; 4: sentence vectors ride in
-# their chunk's metadata (no collection of sentences).
-LAYOUT = 4
+# their chunk's metadata (no collection of sentences); 5: a clause number is no part of its sentence,
+# and a lone number or list marker is no sentence.
+LAYOUT = 5
 
 
 # Chunks read back from the store and applied locally at a time: on the Python docs 2,000

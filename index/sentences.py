@@ -31,6 +31,16 @@ _ABBREVIATIONS = (
 _TITLE_END = re.compile(r"(?:^|\W)(?:" + "|".join(_TITLES) + r")\.$", re.I)
 _NUMBERED_END = re.compile(r"(?:^|\W)(?:" + "|".join(_NUMBERED) + r")\.$", re.I)
 _STARTS_LOWER = re.compile(r"^[\"'“‘(\[]*[a-z]")
+# A clause number before a clause's words ("9.3.1 A Person", "1.2.7.Guidance Where", "(2) The",
+# "A. INTRODUCTION"): kept out of the quote, which starts at the words. Needs a capital after it,
+# so "2.5 million" stays whole.
+_CLAUSE_NUMBER = re.compile(
+    r"(?:Part\s+)?(?:\d{1,3}(?:\.[0-9A-Za-z()]+)*[.)]?|\(\w{1,4}\)|[A-Z][.)])[ \t]+(?=[A-Z“\"(])"
+)
+# A clause number, list marker or page number alone ("2.", "(b)", "Part 2.4.", "- 10 -"): no sentence.
+_MARKER_ONLY = re.compile(
+    r"(?:Part\s+)?(?:\d{1,3}(?:\.[0-9A-Za-z()]+)*[.)]?|\(\w{1,4}\)|[A-Za-z][.)]|[-–—•*]?\s*\d{1,4}\s*[-–—]?)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -85,8 +95,8 @@ def split(text: str) -> list[Span]:
     for b_start, b_end in blocks(text):
         block = text[b_start:b_end]
         for s, e in tokenizer.span_tokenize(block):
-            span = _trim(text, b_start + s, b_start + e)
-            if span[0] >= span[1]:
+            span = _without_number(text, *_trim(text, b_start + s, b_start + e))
+            if span[0] >= span[1] or _MARKER_ONLY.fullmatch(text, *span):
                 continue
             if out and out[-1][1] > b_start and _should_merge(text, out[-1], span):
                 out[-1] = (out[-1][0], span[1])
@@ -106,6 +116,12 @@ def _should_merge(text: str, prev: Span, nxt: Span) -> bool:
     if _TITLE_END.search(before) or _STARTS_LOWER.match(after):
         return True
     return bool(_NUMBERED_END.search(before) and after[:1].isdigit())
+
+
+def _without_number(text: str, start: int, end: int) -> Span:
+    """The span less a leading clause number, when words follow it."""
+    m = _CLAUSE_NUMBER.match(text, start, end)
+    return (m.end(), end) if m and m.end() < end else (start, end)
 
 
 def _trim(text: str, start: int, end: int) -> Span:

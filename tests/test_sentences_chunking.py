@@ -59,6 +59,23 @@ def test_blank_lines_and_markdown_structure_end_sentences():
     ]
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("9.3.1 A Person applying must pay a fee.", ["A Person applying must pay a fee."]),
+        ("1.2.7.Guidance Where a filing is late, a fee is due.", ["Where a filing is late, a fee is due."]),
+        ("(2) The Regulator may waive it.", ["The Regulator may waive it."]),
+        ("Part 2.4.(1) The Authority is designated.", ["The Authority is designated."]),
+        ("1. INTRODUCTION\n\n1.1 Application", ["INTRODUCTION", "Application"]),
+        ("2.5 million people live there.", ["2.5 million people live there."]),  # a number, not a clause
+        ("(a) every Authorised Person;", ["(a) every Authorised Person;"]),  # a list item's words follow
+        ("In 1979, a special order was made.\n\n- 10 -\n\n2.\n\n(b)", ["In 1979, a special order was made."]),
+    ],
+)
+def test_clause_numbers_and_lone_markers_are_no_part_of_a_sentence(text, expected):
+    assert texts(text) == expected
+
+
 def test_bundled_article_chunks_slice_exactly_and_cover_every_sentence():
     text = (BUNDLED / ARTICLE).read_text(encoding="utf-8")
     d = doc(text, ARTICLE)

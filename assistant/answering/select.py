@@ -150,8 +150,15 @@ def choose(
 
 
 def _heading(s: Scored) -> bool:
-    """A Markdown heading line ("# Parking")."""
-    return s.ranked.hit.sentence.text.lstrip().startswith("#")
+    """A heading: a Markdown one ("# Parking"), or a short line that ends in no punctuation
+    ("Approval of an Offer document", "INTRODUCTION")."""
+    text = s.ranked.hit.sentence.text.strip()
+    if text.startswith("#"):
+        return True
+    return "\n" not in text and len(text.split()) <= HEADING_WORDS and text[-1:].isalnum()
+
+
+HEADING_WORDS = 10
 
 
 def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int) -> list[Scored]:
