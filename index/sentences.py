@@ -31,16 +31,13 @@ _ABBREVIATIONS = (
 _TITLE_END = re.compile(r"(?:^|\W)(?:" + "|".join(_TITLES) + r")\.$", re.I)
 _NUMBERED_END = re.compile(r"(?:^|\W)(?:" + "|".join(_NUMBERED) + r")\.$", re.I)
 _STARTS_LOWER = re.compile(r"^[\"'“‘(\[]*[a-z]")
-# A clause number before a clause's words ("9.3.1 A Person", "1.2.7.Guidance Where", "(2) The",
-# "A. INTRODUCTION"): kept out of the quote, which starts at the words. Needs a capital after it,
-# so "2.5 million" stays whole.
-_CLAUSE_NUMBER = re.compile(
-    r"(?:Part\s+)?(?:\d{1,3}(?:\.[0-9A-Za-z()]+)*[.)]?|\(\w{1,4}\)|[A-Z][.)])[ \t]+(?=[A-Z“\"(])"
-)
+# A clause number: "9.3.1", "1.2.7.Guidance", "(2)", "Part 2.4.(1)".
+_NUMBER = r"(?:Part\s+)?(?:\d{1,3}(?:\.[0-9A-Za-z()]+)*[.)]?|\(\w{1,4}\)"
+# One before a clause's words ("9.3.1 A Person", "A. INTRODUCTION") is kept out of the quote,
+# which starts at the words. Needs a capital after it, so "2.5 million" stays whole.
+_CLAUSE_NUMBER = re.compile(_NUMBER + r"|[A-Z][.)])[ \t]+(?=[A-Z“\"(])")
 # A clause number, list marker or page number alone ("2.", "(b)", "Part 2.4.", "- 10 -"): no sentence.
-_MARKER_ONLY = re.compile(
-    r"(?:Part\s+)?(?:\d{1,3}(?:\.[0-9A-Za-z()]+)*[.)]?|\(\w{1,4}\)|[A-Za-z][.)]|[-–—•*]?\s*\d{1,4}\s*[-–—]?)"
-)
+_MARKER_ONLY = re.compile(_NUMBER + r"|[A-Za-z][.)]|[-–—•*]?\s*\d{1,4}\s*[-–—]?)")
 
 
 @lru_cache(maxsize=1)

@@ -149,6 +149,9 @@ def choose(
     ]
 
 
+HEADING_WORDS = 10  # a heading is a line of at most this many words
+
+
 def _heading(s: Scored) -> bool:
     """A heading: a Markdown one ("# Parking"), or a short line that ends in no punctuation
     ("Approval of an Offer document", "INTRODUCTION")."""
@@ -156,9 +159,6 @@ def _heading(s: Scored) -> bool:
     if text.startswith("#"):
         return True
     return "\n" not in text and len(text.split()) <= HEADING_WORDS and text[-1:].isalnum()
-
-
-HEADING_WORDS = 10
 
 
 def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int) -> list[Scored]:

@@ -17,7 +17,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from bots.api.tokens import user_of
+from bots.api.tokens import bearer, user_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,8 +41,9 @@ def rates(value: str | None, tokens: bool) -> list[RateLimitItem]:
 def caller_key(scope: Scope, tokens: dict[str, str]) -> str:
     """Whose allowance a request uses: its valid bearer token (hashed), else its client address."""
     header = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"authorization"), None)
-    if tokens and user_of(tokens, header) is not None and header is not None:
-        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    token = bearer(header)
+    if tokens and token is not None and user_of(tokens, header) is not None:
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
     client = scope.get("client") or ("unknown", 0)
     return f"address:{client[0]}"
 

@@ -35,11 +35,19 @@ def load(value: str | None) -> dict[str, str]:
     return out
 
 
-def user_of(tokens: dict[str, str], header: str | None) -> str | None:
-    """The user whose bearer token the Authorization header carries; None if none matches."""
+def bearer(header: str | None) -> str | None:
+    """The token an `Authorization: Bearer TOKEN` header carries, if it is one."""
     if not header or not header.lower().startswith("bearer "):
         return None
-    given = header[7:].strip().encode()
+    return header[7:].strip()
+
+
+def user_of(tokens: dict[str, str], header: str | None) -> str | None:
+    """The user whose bearer token the Authorization header carries; None if none matches."""
+    token_given = bearer(header)
+    if token_given is None:
+        return None
+    given = token_given.encode()
     for token, user in tokens.items():
         if hmac.compare_digest(token.encode(), given):  # no timing hint of how much matched
             return user
