@@ -18,7 +18,7 @@ from assistant.answering.cite import cite
 from assistant.answering.decide import decide
 from assistant.answering.draft import draft
 from assistant.answering.explain import Extracted, explain
-from assistant.answering.question import Question, read
+from assistant.answering.question import Question, read, spelled_out
 from assistant.answering.reader import MODEL, OnnxReader, Reader
 from assistant.answering.retrieve import retrieve, search, unspace
 from assistant.answering.select import select
@@ -197,9 +197,12 @@ class Engine:
             return Answer(asked.text[:200], text, abstained=True, error=asked.problem)
         if spaces is not None and not spaces:
             return Answer(asked.text, NO_SPACE, abstained=True)
-        found = retrieve(
-            self.indexes, [query or asked.text, *queries], k or self.settings.top_k, spaces, self.weights, self.named
-        )
+        k = k or self.settings.top_k
+        found = retrieve(self.indexes, [query or asked.query, *queries], k, spaces, self.weights, self.named)
+        spelled = spelled_out(asked.ask.names, " ".join(h.chunk.text for h in found.hits))
+        if spelled:  # "Do I need MFA?" searched again as "... (multi-factor authentication)"
+            more = f"{query or asked.query} ({'; '.join(spelled)})"
+            found = retrieve(self.indexes, [*found.queries, more], k, spaces, self.weights, self.named)
         extracted = self.extract(asked, found.hits, exclude)
         extractive = extracted.cited.answer
         read_as = understood or asked.text

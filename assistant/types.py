@@ -45,6 +45,7 @@ class Citation:
     page: int | None = None
     space: str | None = None  # the space it comes from, when spaces are configured
     also: tuple[Place, ...] = ()  # the same words elsewhere, quoted once here
+    section: str = ""  # the headings above the quote, outermost first: "9 Term and Termination › 9.4"
 
     @property
     def path(self) -> str:
@@ -55,6 +56,11 @@ class Citation:
     def location(self) -> str:
         """Its file and offsets, as every front end shows them: "hr/leave.md:120-188"."""
         return f"{self.path}:{self.start}-{self.end}"
+
+    @property
+    def titled(self) -> str:
+        """Its file and section, as a reader would name the place: "contract.txt › 9 Term › 9.4"."""
+        return f"{self.path} › {self.section}" if self.section else self.path
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -69,13 +75,15 @@ class Citation:
             out["page"] = self.page
         if self.space is not None:
             out["space"] = self.space
+        if self.section:
+            out["section"] = self.section
         if self.also:
             out["also"] = [p.to_json() for p in self.also]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Citation:
-        fields = ("n", "source", "start", "end", "quote", "score", "page", "space")
+        fields = ("n", "source", "start", "end", "quote", "score", "page", "space", "section")
         also = tuple(Place(**p) for p in data.get("also", ()))
         return cls(**{k: data[k] for k in fields if k in data}, also=also)
 

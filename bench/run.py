@@ -44,11 +44,12 @@ COLD_QUESTION = "Which function in the secrets module generates a URL-safe text 
 BUNDLED_QUESTION = "What did Chief Beck say about working with Homeland Security?"
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, stdout) of one fresh process; fails loudly on a non-zero exit."""
+def run(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout) of one fresh process, started in `cwd` (whose code
+    it imports first); fails loudly on a non-zero exit."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=REPO)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)

@@ -25,6 +25,7 @@ def render_text(answer: Answer, link: Linker | None = None) -> str:
         lines += ["", RELATED_HEADING]
     for c in answer.citations or answer.related:
         where = c.location + (f" (page {c.page})" if c.page is not None else "")
+        where = f"{c.titled} ({where})" if c.section else where
         url = link(c) if link else None
         where += f"  {url}" if url else ""
         lines.append(f"  [{c.n}] {where}" if answer.citations else f"  - {where}")

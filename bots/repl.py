@@ -179,7 +179,9 @@ def render_sources(answer: Answer, full: bool, link: Linker | None = None) -> Te
         page = f", page {c.page}" if c.page is not None else ""
         out.append(f"[{c.n}] " if answer.citations else "  - ", style="bold cyan" if answer.citations else "dim")
         url = link(c) if link else None
-        out.append(f"{c.location}{page}", style=Style(bold=True, link=url))
+        out.append(
+            f"{c.titled} ({c.location}{page})" if c.section else f"{c.location}{page}", style=Style(bold=True, link=url)
+        )
         if url:
             out.append(f"  {url}", style=Style(dim=True, link=url))
         if c.also:

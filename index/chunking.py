@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from index import sentences, speakers
+from index import sections, sentences, speakers
 from index.documents import Document
 
 Span = tuple[int, int]
@@ -32,6 +32,7 @@ class Chunk:
     sentences: tuple[Span, ...] = ()
     page_breaks: tuple[int, ...] = ()  # offsets inside the chunk where a new page begins
     speakers: tuple[str, ...] = ()  # who said each sentence ("" unless quoted); empty when nobody is quoted
+    sections: tuple[str, ...] = ()  # each sentence's section path ("9 Term › 9.4"); empty when none has one
 
     def page_at(self, offset: int) -> int | None:
         """The page holding document offset `offset` (within this chunk); None if unpaged."""
@@ -50,6 +51,22 @@ class Sentence:
     end: int
     text: str
     speaker: str = ""  # who said it, when the sentence is a quotation (index.speakers)
+    section: str = ""  # the headings above it, outermost first, joined by " › " (index.sections)
+
+
+SECTION_CONTEXT = True  # sentences are keyword-indexed under their headings
+EMBED_SECTIONS = False  # ... and embedded under them (see docs/quality.md: it moved every cosine the thresholds read)
+_NUMBER_ONLY = re.compile(r"[\d.()]+|\([a-z]{1,3}\)")
+
+
+def in_context(s: Sentence, embedding: bool = False) -> str:
+    """The sentence as it is keyword-indexed (and, with EMBED_SECTIONS, embedded): under its
+    section's headings ("Term and Termination: Either party may…"), so a clause whose own words
+    don't name its topic is still found by them. Bare clause numbers add nothing and are left out."""
+    if not SECTION_CONTEXT or not s.section or (embedding and not EMBED_SECTIONS):
+        return s.text
+    heads = [h for h in s.section.split(sections.SEPARATOR) if not _NUMBER_ONLY.fullmatch(h)]
+    return f"{' › '.join(heads)}: {s.text}" if heads else s.text
 
 
 def chunk_id(source: str, start: int, end: int, text: str) -> str:
@@ -63,7 +80,8 @@ def sentences_of(c: Chunk) -> list[Sentence]:
     for i, (s, e) in enumerate(c.sentences):
         text = c.text[s - c.start : e - c.start]
         speaker = c.speakers[i] if i < len(c.speakers) else ""
-        out.append(Sentence(chunk_id(c.source, s, e, text), c.source, s, e, text, speaker))
+        section = c.sections[i] if i < len(c.sections) else ""
+        out.append(Sentence(chunk_id(c.source, s, e, text), c.source, s, e, text, speaker, section))
     return out
 
 
@@ -93,12 +111,16 @@ def chunk(
     across a boundary is whole in at least one chunk. A sentence longer than the
     window is cut at word boundaries.
     """
-    spans = sentences.split(doc.text)
+    markdown = doc.source.lower().endswith((".md", ".markdown"))
+    furniture = sections.furniture(doc.text, doc.page_starts)
+    outline = sections.outline(doc.text, doc.headings, markdown, furniture)
+    spans = sentences.split(doc.text, alone=outline.lines, skip={s for s, _ in furniture})
     sizes = count([doc.text[s:e] for s, e in spans])
     pieces: list[tuple[Span, int]] = []
     for span, size in zip(spans, sizes, strict=True):
         pieces.extend(_cut(doc.text, span, size, max_tokens))
     said = dict(zip((p[0] for p in pieces), speakers.attribute(doc.text, [p[0] for p in pieces]), strict=True))
+    placed = {p[0]: sections.SEPARATOR.join(outline.path_at(p[0][0])) for p in pieces}
 
     chunks: list[Chunk] = []
     i = 0
@@ -107,7 +129,7 @@ def chunk(
         while j < len(pieces) and (j == i or total + pieces[j][1] <= max_tokens):
             total += pieces[j][1]
             j += 1
-        chunks.append(_make(doc, [p[0] for p in pieces[i:j]], said))
+        chunks.append(_make(doc, [p[0] for p in pieces[i:j]], said, placed))
         if j >= len(pieces):
             break
         # Step back for overlap, but always move forward.
@@ -115,12 +137,13 @@ def chunk(
     return chunks
 
 
-def _make(doc: Document, spans: list[Span], said: dict[Span, str]) -> Chunk:
+def _make(doc: Document, spans: list[Span], said: dict[Span, str], placed: dict[Span, str]) -> Chunk:
     start, end = spans[0][0], spans[-1][1]
     text = doc.text[start:end]
     page = page_of(doc, start)
     breaks = tuple(p for p in doc.page_starts if start < p < end)
     who = tuple(said.get(s, "") for s in spans)
+    where = tuple(placed.get(s, "") for s in spans)
     return Chunk(
         chunk_id(doc.source, start, end, text),
         doc.source,
@@ -131,6 +154,7 @@ def _make(doc: Document, spans: list[Span], said: dict[Span, str]) -> Chunk:
         tuple(spans),
         breaks,
         who if any(who) else (),
+        where if any(where) else (),
     )
 
 

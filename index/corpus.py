@@ -28,8 +28,9 @@ from index.texts import TextCache
 # What a stored index holds; a new layout re-indexes. 2: chunk vectors are the mean of their
 # sentences; 3: chunks record each quoted sentence's speaker; 4: sentence vectors ride in
 # their chunk's metadata (no collection of sentences); 5: a clause number is no part of its sentence,
-# and a lone number or list marker is no sentence.
-LAYOUT = 5
+# and a lone number or list marker is no sentence; 6: sentences carry their section path, are
+# embedded under their headings, and page furniture is in no sentence.
+LAYOUT = 6
 
 
 # Chunks read back from the store and applied locally at a time: on the Python docs 2,000

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".assistant", "__pycache__", "node_modules", ".venv", "venv"})
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "iframe", "svg")
+_HTML_HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 _HTML_BLOCK_TAGS = (
     "p li dt dd h1 h2 h3 h4 h5 h6 pre blockquote tr th td table div section ul ol dl figcaption caption hr".split()
 )
@@ -40,6 +42,9 @@ class Document:
     sha256: str
     title: str = ""
     page_starts: tuple[int, ...] = field(default=())
+    # Headings the file marks by style (HTML h1-h6, Word heading styles, a PDF's larger or bold
+    # lines): (start, end, level). Markdown's and plain text's are read off the text (index.sections).
+    headings: tuple[tuple[int, int, int], ...] = field(default=(), compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
@@ -76,23 +81,35 @@ def load(root: Path, source: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Documen
     if not data.strip():
         raise DocumentError(source, "empty")
     suffix = Path(source).suffix.lower()
+    headings: list[tuple[int, int, int]] = []
+    pages: list[int] = []
     if suffix == ".pdf":
-        text, title, pages, warnings = _pdf(source, data)
+        text, title, pages, headings, warnings = _pdf(source, data)
     elif suffix == ".docx":
-        text, title, warnings = _docx(source, data)
-        pages = []
+        text, title, headings, warnings = _docx(source, data)
     else:
         if _looks_binary(data):
             raise DocumentError(source, "binary file, not text")
         decoded, warnings = _decode(data)
         if suffix in HTML_SUFFIXES:
-            text, title = _html(decoded)
+            text, title, headings = _html(decoded)
         else:
             text, title = decoded, _markdown_title(source, decoded)
-        pages = []
     if not text.strip():
         raise DocumentError(source, "no text in it")
-    return Document(source, text, sha256_bytes(data), title or Path(source).name, tuple(pages), tuple(warnings))
+    return Document(
+        source, text, sha256_bytes(data), title or Path(source).name, tuple(pages), tuple(headings), tuple(warnings)
+    )
+
+
+def _joined(blocks: list[str], levels: list[int]) -> tuple[str, list[tuple[int, int, int]]]:
+    """`blocks` joined by blank lines, and the spans of those with a heading level (non-zero)."""
+    spans, pos = [], 0
+    for block, level in zip(blocks, levels, strict=True):
+        if level:
+            spans.append((pos, pos + len(block), level))
+        pos += len(block) + 2
+    return "\n\n".join(blocks), spans
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -125,7 +142,7 @@ def _markdown_title(source: str, text: str) -> str:
     return ""
 
 
-def _html(markup: str) -> tuple[str, str]:
+def _html(markup: str) -> tuple[str, str, list[tuple[int, int, int]]]:
     """The main text of a page (no scripts, styles or navigation), one block per paragraph."""
     from bs4 import BeautifulSoup
 
@@ -139,6 +156,7 @@ def _html(markup: str) -> tuple[str, str]:
     ):
         tag.decompose()
     main = soup.find("main") or soup.find(role="main") or soup.find("article") or soup.body or soup
+    marked = [(" ".join(h.get_text(" ").split()), int(h.name[1])) for h in main.find_all(_HTML_HEADINGS)]
     # Blocks are separated by blank lines; inline markup (links, code spans) joins its text
     # with no separator, so "<code>shutil.copytree()</code>" stays one word.
     for tag in main.find_all(_HTML_BLOCK_TAGS):
@@ -157,13 +175,29 @@ def _html(markup: str) -> tuple[str, str]:
     if not title:
         h1 = main.find("h1") if hasattr(main, "find") else None
         title = h1.get_text(" ", strip=True) if h1 else ""
-    return "\n\n".join(blocks), title
+    levels, k = [], 0  # the headings, found in order among the blocks
+    for b in blocks:
+        hit = k < len(marked) and b == marked[k][0]
+        levels.append(marked[k][1] if hit else 0)
+        k += hit
+    text, headings = _joined(blocks, levels)
+    return text, title, headings
 
 
-def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
-    """Pages' text joined by blank lines; `page_starts[i]` is where page i+1 begins."""
+def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[tuple[int, int, int]], list[str]]:
+    """Pages' text joined by blank lines; `page_starts[i]` is where page i+1 begins. Lines set in
+    a larger or bold font than the body are headings (pypdf reports each run's font and size
+    as it extracts, so this costs no second pass)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    runs: list[list[tuple[str, float, bool]]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: dict | None, size: float) -> None:
+        if text.strip():
+            scale = abs(tm[3] * cm[3]) or abs(tm[0] * cm[0]) or 1.0
+            name = str((font or {}).get("/BaseFont", ""))
+            runs[-1].append((text, round(float(size) * scale, 1), "bold" in name.lower() or "black" in name.lower()))
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -175,7 +209,10 @@ def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
                 raise
             except Exception as exc:  # unsupported encryption looks like any other failure
                 raise DocumentError(source, f"encrypted PDF ({exc})") from exc
-        texts = [(page.extract_text() or "").strip() for page in reader.pages]
+        texts = []
+        for page in reader.pages:
+            runs.append([])
+            texts.append((page.extract_text(visitor_text=visit) or "").strip())
         meta = reader.metadata
         title = (meta.title or "") if meta else ""
     except DocumentError:
@@ -190,11 +227,43 @@ def _pdf(source: str, data: bytes) -> tuple[str, str, list[int], list[str]]:
     warnings = (
         [f"{sum(1 for t in texts if not t)} of {len(texts)} pages have no text (scanned?)"] if "" in texts else []
     )
-    return "\n\n".join(parts), str(title), starts, warnings
+    return "\n\n".join(parts), str(title), starts, _pdf_headings(texts, starts, runs), warnings
 
 
-def _docx(source: str, data: bytes) -> tuple[str, str, list[str]]:
-    """Paragraphs (and table cells) in order, one per block."""
+def _pdf_headings(
+    texts: list[str], starts: list[int], runs: list[list[tuple[str, float, bool]]]
+) -> list[tuple[int, int, int]]:
+    """Lines whose every run is in a heading style (larger than the body's size, or bold at it),
+    levelled by size, largest first."""
+    sizes: Counter[float] = Counter()
+    for page in runs:
+        for text, size, _ in page:
+            sizes[size] += len(text)
+    if not sizes:
+        return []
+    body = sizes.most_common(1)[0][0]
+    styles: dict[str, tuple[float, bool]] = {}
+    for page in runs:
+        for text, size, bold in page:
+            if size >= body * 1.12 or (bold and size >= body * 0.95):
+                for line in text.splitlines():
+                    if key := " ".join(line.split()):
+                        styles.setdefault(key, (size, bold))
+            else:
+                for line in text.splitlines():
+                    styles[" ".join(line.split())] = (0.0, False)  # the same words in body type: no heading
+    ranks = sorted({v for v in styles.values() if v[0]}, key=lambda v: (-v[0], not v[1]))
+    out = []
+    for text, start in zip(texts, starts, strict=True):
+        for m in re.finditer(r"[^\n]+", text):
+            style = styles.get(" ".join(m.group().split()))
+            if style and style[0] and len(m.group().split()) <= 20:
+                out.append((start + m.start(), start + m.end(), ranks.index(style) + 1))
+    return out
+
+
+def _docx(source: str, data: bytes) -> tuple[str, str, list[tuple[int, int, int]], list[str]]:
+    """Paragraphs (and table cells) in order, one per block; "Title" and "Heading N" styles are headings."""
     from docx import Document as Docx
 
     try:
@@ -202,9 +271,11 @@ def _docx(source: str, data: bytes) -> tuple[str, str, list[str]]:
     except Exception as exc:  # python-docx raises many kinds on a bad zip
         raise DocumentError(source, f"corrupt Word file ({type(exc).__name__})") from exc
     blocks = [" ".join(p.text.split()) for p in doc.paragraphs]
+    levels = [_docx_level(p.style.name if p.style is not None else "") for p in doc.paragraphs]
     for table in doc.tables:
         for row in table.rows:
             blocks.append(" | ".join(" ".join(c.text.split()) for c in row.cells))
+            levels.append(0)
     title = doc.core_properties.title or next(
         (
             " ".join(p.text.split())
@@ -213,4 +284,13 @@ def _docx(source: str, data: bytes) -> tuple[str, str, list[str]]:
         ),
         "",
     )
-    return "\n\n".join(b for b in blocks if b), title, []
+    kept = [(b, lvl) for b, lvl in zip(blocks, levels, strict=True) if b]
+    text, headings = _joined([b for b, _ in kept], [lvl for _, lvl in kept])
+    return text, title, headings, []
+
+
+def _docx_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    m = re.fullmatch(r"Heading (\d)", style)
+    return int(m.group(1)) + 1 if m else 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Chunk, sentences_of
+from index.chunking import Chunk, in_context, sentences_of
 from index.sqlite import use_wal
 from index.text import content_words, stem
 
@@ -288,7 +288,7 @@ def _add(con: sqlite3.Connection, u: SourceUpdate) -> None:
     for c in u.chunks:
         for s in sentences_of(c):
             parents.setdefault(s.id, []).append(c.id)
-            sentence_text[s.id] = s.text
+            sentence_text[s.id] = in_context(s)
     docs: dict[str, list[tuple[str, str, str | None]]] = {
         "chunk": [(c.id, c.text, None) for c in u.chunks],
         "sentence": [(i, t, " ".join(parents[i])) for i, t in sentence_text.items()],

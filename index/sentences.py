@@ -9,6 +9,7 @@ repairs for its common misses ("Capt. Jeff", "the U.S. live").
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import lru_cache
 
 Span = tuple[int, int]
@@ -67,39 +68,67 @@ def _punkt():
     return PunktSentenceTokenizer(params)
 
 
-def blocks(text: str) -> list[Span]:
+def blocks(text: str, alone: Collection[int] = (), skip: Collection[int] = ()) -> list[Span]:
     """Paragraph-like blocks: split at blank lines, before Markdown list items and table
-    rows, and around headings (a heading is its own block)."""
+    rows, and around headings (a heading is its own block). Lines starting (after their
+    indent) at an offset in `alone` are blocks of their own too (headings found elsewhere);
+    those in `skip` (page furniture) are in no block."""
     spans: list[Span] = []
     start = 0
     prev_heading = False
     for m in _LINE.finditer(text):
         line = m.group()
         blank = not line.strip()
-        structural = bool(_STRUCTURE.match(line))
-        if blank or structural or prev_heading:
+        first = m.start() + len(line) - len(line.lstrip())
+        skipped = first in skip
+        own = first in alone
+        structural = bool(_STRUCTURE.match(line)) or own
+        if blank or skipped or structural or prev_heading:
             spans.append((start, m.start()))
-            start = m.end() if blank else m.start()
-        prev_heading = bool(_HEADING.match(line))
+            start = m.end() if blank or skipped else m.start()
+        prev_heading = bool(_HEADING.match(line)) or own
     spans.append((start, len(text)))
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s[0] < s[1]]
+    return [s for s in (trim(text, a, b) for a, b in spans) if s[0] < s[1]]
 
 
-def split(text: str) -> list[Span]:
-    """Sentence spans of `text`, in order, never crossing a block break."""
+def split(text: str, alone: Collection[int] = (), skip: Collection[int] = ()) -> list[Span]:
+    """Sentence spans of `text`, in order, never crossing a block break (`blocks`). A heading
+    found elsewhere (a line starting in `alone`) is no sentence: its words reach the sentences
+    under it as their section (index.sections), and alone it answers nothing."""
     out: list[Span] = []
     tokenizer = _punkt()
-    for b_start, b_end in blocks(text):
+    for b_start, b_end in blocks(text, alone, skip):
+        if b_start in alone:
+            continue
         block = text[b_start:b_end]
         for s, e in tokenizer.span_tokenize(block):
-            span = _without_number(text, *_trim(text, b_start + s, b_start + e))
+            span = _without_number(text, *trim(text, b_start + s, b_start + e))
             if span[0] >= span[1] or _MARKER_ONLY.fullmatch(text, *span):
                 continue
             if out and out[-1][1] > b_start and _should_merge(text, out[-1], span):
                 out[-1] = (out[-1][0], span[1])
+            elif out and _lead_in(text, out[-1], span, alone):
+                out[-1] = (out[-1][0], span[1])  # "As he remembers:" is read with what it leads into
             else:
                 out.append(span)
     return out
+
+
+LEAD_IN_WORDS = 12  # a lead-in ending in ":" is at most this many words
+
+
+def _lead_in(text: str, prev: Span, nxt: Span, alone: Collection[int]) -> bool:
+    """`prev` is a short lead-in ending in a colon (not a heading), and only white space (a line
+    break, a blank line) stands between it and `nxt`, which is no heading either."""
+    before = text[prev[0] : prev[1]]
+    return (
+        before.endswith(":")
+        and not _HEADING.match(before)
+        and len(before.split()) <= LEAD_IN_WORDS
+        and not text[prev[1] : nxt[0]].strip()
+        and text.rfind("\n", 0, nxt[0]) + 1 not in alone
+        and not _HEADING.match(text, text.rfind("\n", 0, nxt[0]) + 1)
+    )
 
 
 def ends_with_title(text: str) -> bool:
@@ -121,7 +150,7 @@ def _without_number(text: str, start: int, end: int) -> Span:
     return (m.end(), end) if m and m.end() < end else (start, end)
 
 
-def _trim(text: str, start: int, end: int) -> Span:
+def trim(text: str, start: int, end: int) -> Span:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

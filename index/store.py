@@ -263,6 +263,8 @@ def _chunk_metadata(c: Chunk, sentence_vectors: Sequence[np.ndarray]) -> dict:
         meta["page_breaks"] = json.dumps(c.page_breaks)
     if c.speakers:
         meta["speakers"] = json.dumps(c.speakers)
+    if c.sections:
+        meta["sections"] = json.dumps(c.sections)
     return meta
 
 
@@ -277,4 +279,5 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
         sentences=tuple(tuple(s) for s in json.loads(meta.get("sentences", "[]"))),
         page_breaks=tuple(json.loads(meta.get("page_breaks", "[]"))),
         speakers=tuple(json.loads(meta.get("speakers", "[]"))),
+        sections=tuple(json.loads(meta.get("sections", "[]"))),
     )

@@ -37,15 +37,18 @@ class Neighbourhood:
     def __init__(self, hits: Sequence[Hit]):
         self.next_to: dict[str, set[str]] = {}
         self.text: dict[str, str] = {}
+        self.section: dict[str, str] = {}
         for h in hits:
             ids = [sh.sentence.id for sh in h.sentences]
             for i, sh in enumerate(h.sentences):
                 self.text[sh.sentence.id] = sh.sentence.text
+                self.section[sh.sentence.id] = sh.sentence.section
                 self.next_to.setdefault(sh.sentence.id, set()).update(ids[max(0, i - 1) : i] + ids[i + 1 : i + 2])
 
     def context(self, sid: str) -> str:
-        """The sentence with its neighbours."""
-        return " ".join([self.text.get(sid, "")] + [self.text[n] for n in sorted(self.next_to.get(sid, ()))])
+        """The sentence with its section's headings and its neighbours."""
+        own = [self.section.get(sid, ""), self.text.get(sid, "")]
+        return " ".join(own + [self.text[n] for n in sorted(self.next_to.get(sid, ()))]).strip()
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class Evidence:
     quote: str
     score: float
     page: int | None = None
+    section: str = ""
 
 
 def quote_matches(text: str | None, start: int, end: int, quote: str) -> bool:
@@ -58,7 +59,7 @@ def cite(question: str, ask: Ask, decision: Decision, selection: Selection, text
     """The citing stage."""
     quoted = selection.chosen if decision.answers else []
     valid, invalid = check_quotes(as_evidence(quoted), text_of)
-    valid = [from_opening_quote(e, text_of(e.source) or "") for e in valid]
+    valid = [whole_words(from_opening_quote(e, text_of(e.source) or ""), text_of(e.source) or "") for e in valid]
     stale = frozenset((e.source, e.start, e.end) for e in invalid)
     ids = frozenset(s.id for s in quoted)
     if decision.kind == "near_miss" and decision.verdict is not None:
@@ -74,7 +75,15 @@ def cite(question: str, ask: Ask, decision: Decision, selection: Selection, text
 
 def as_evidence(chosen: Sequence[Scored]) -> list[Evidence]:
     return [
-        Evidence(s.hit.sentence.source, s.hit.sentence.start, s.hit.sentence.end, s.hit.sentence.text, s.score, s.page)
+        Evidence(
+            s.hit.sentence.source,
+            s.hit.sentence.start,
+            s.hit.sentence.end,
+            s.hit.sentence.text,
+            s.score,
+            s.page,
+            s.hit.sentence.section,
+        )
         for s in (c.ranked for c in chosen)
     ]
 
@@ -101,6 +110,19 @@ def from_opening_quote(ev: Evidence, text: str) -> Evidence:
         return ev
     start = paragraph + at
     return replace(ev, start=start, quote=text[start : ev.end])
+
+
+def whole_words(ev: Evidence, text: str) -> Evidence:
+    """The span widened to whole words, so no quote begins or ends inside a word ("ment is due"
+    cut from a sentence over the window is quoted as "payment is due")."""
+    if not quote_matches(text, ev.start, ev.end, ev.quote):
+        return ev
+    start, end = ev.start, ev.end
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return ev if (start, end) == (ev.start, ev.end) else replace(ev, start=start, end=end, quote=text[start:end])
 
 
 def open_quote(text: str) -> int:
@@ -134,7 +156,7 @@ def merge(evidence: Sequence[Evidence], text_of: TextOf) -> list[Evidence]:
             gap = text[current.end : ev.start] if ev.start > current.end else ""
             if ev.start - current.end <= MAX_MERGE_GAP and not gap.strip() and ev.page == current.page:
                 start, end = current.start, max(current.end, ev.end)
-                current = Evidence(source, start, end, text[start:end], max(current.score, ev.score), current.page)
+                current = replace(current, end=end, quote=text[start:end], score=max(current.score, ev.score))
             else:
                 groups.append(current)
                 current = ev
@@ -155,7 +177,7 @@ def number(evidence: Sequence[Evidence]) -> list[Citation]:
             out[i] = replace(out[i], also=(*out[i].also, Place(e.source, e.start, e.end)))
             continue
         first[e.quote] = len(out)
-        out.append(Citation(len(out) + 1, e.source, e.start, e.end, e.quote, e.score, e.page))
+        out.append(Citation(len(out) + 1, e.source, e.start, e.end, e.quote, e.score, e.page, section=e.section))
     return out
 
 

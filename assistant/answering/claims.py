@@ -112,7 +112,7 @@ def verify(
         offset += count
         if best is not None and best_score >= threshold:
             support.setdefault(ci, []).append(
-                Evidence(best.source, best.start, best.end, best.quote, best_score, best.page)
+                Evidence(best.source, best.start, best.end, best.quote, best_score, best.page, best.section)
             )
     for ci, (claim, ns) in enumerate(wanted):
         if ci in support:

@@ -10,7 +10,8 @@
   don't say, with related passages;
 - answer.
 A name written out ("who is Daryl Gates") or a quote of the person asked about is strong
-evidence even where a short question's cosine is low: it is answered.
+evidence even where a short question's cosine is low: it is answered. A clause under a heading
+the question names word for word ("Governing Law") is on topic whatever its cosine.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Literal
 
 from assistant.answering.candidates import Neighbourhood
 from assistant.answering.question import WANTED, Ask, holds_kind
-from assistant.answering.select import Scored, Selection, by, missing_names, names_subject
+from assistant.answering.select import Scored, Selection, by, headed, missing_names, names_subject
 from assistant.answering.tuning import TUNING, Linear, Tuning
 
 Kind = Literal["answer", "near_miss", "off_topic", "nothing"]
@@ -80,7 +81,7 @@ def decide(
     # Off topic: nothing retrieved comes near the question (the best cosine of any candidate,
     # not of the chosen sentence, which the reader may prefer for other reasons).
     top = max(s.ranked.hit.dense for s in selection.scored)
-    if "off_topic" in rules and top < min_score and not named:
+    if "off_topic" in rules and top < min_score and not named and not headed(ask, chosen[0]):
         return Decision("off_topic", f"abstained: top cosine {top:.3f} < {min_score:.3f}", verdict)
     if not verdict.answerable and not named:
         return Decision("near_miss", "abstained: " + _lacks(verdict, tuning.answerable_threshold), verdict)

@@ -9,6 +9,7 @@ has X been chief?" is not answered by a sentence about X that gives no length of
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.prompts import MAX_QUESTION_CHARS
@@ -105,16 +106,19 @@ class Ask:
     focus: tuple[str, ...]
     subject: str | None = None
     speaker: str | None = None  # whose words are asked for ("the Sheriff's Department")
+    spoke_for: str | None = None  # "Who spoke for X?": the organisation whose spokesperson is asked for
 
 
 @dataclass(frozen=True)
 class Question:
-    """A question as asked (`text`), as the engine reads it (`ask`: a follow-up written out), and
-    why it can't be asked ("" if it can)."""
+    """A question as asked (`text`), as the engine reads it (`ask`: a follow-up written out, a
+    form's label and scaffolding left out), what to search with (`query`), and why it can't be
+    asked ("" if it can)."""
 
     text: str
     ask: Ask
     problem: str = ""
+    query: str = ""
 
 
 def read(question: str, understood: str | None = None) -> Question:
@@ -122,7 +126,59 @@ def read(question: str, understood: str | None = None) -> Question:
     text = question.strip()
     problem = question_problem(text)
     # Not read at all when it can't be asked (a pasted document is no question to parse).
-    return Question(text, ask_of("" if problem else understood or text), problem)
+    asked = "" if problem else reword(understood or text)
+    return Question(text, ask_of(asked), problem, asked or text)
+
+
+# Form-like questions, read for what they ask (see `reword`). A form's own labels name no topic;
+# any other label does ("Ticketmaster: Does the website...") and stays.
+FORM_LABELS = frozenset(
+    "details detail question questions query context note notes category categories topic task instructions "
+    "instruction request description summary subject re background clause type field".split()
+)
+_LABEL = re.compile(r"(?:^|(?<=\s))(?P<label>[A-Za-z]{1,15}(?: [A-Za-z]{1,15})?):\s+(?=\S)")
+_QUOTED = re.compile(r"[\"“](?P<q>[^\"”]{2,60})[\"”]")
+_IMPERATIVE = re.compile(
+    r"^\s*(?:please\s+)?(?:highlight|find|list|show(?:\s+me)?|identify|locate|extract|give(?:\s+me)?|quote)\s+"
+    r"(?:(?:all|any|every|each|the)\s+)*(?:(?:parts?|sections?|clauses?|passages?|provisions?|sentences?|"
+    r"paragraphs?|language|text|terms?|places?)\s+)?(?:\(if any\)\s+)?"
+    r"(?:(?:of|in|from)\s+(?:this|the)\s+\w+\s+)?(?:that\s+(?:is|are)\s+)?"
+    r"(?:(?:related|relating|relevant|pertaining|referring)\s+to|about|on|regarding|concerning|that\s+mentions?)\s+",
+    re.I,
+)
+_REVIEW = re.compile(
+    r"\s*,?\s*(?:that|which)\s+(?:should|must|may|might|need\s+to)\s+be\s+\w+\s+by\s+(?:a|an|the)\s+\w+", re.I
+)
+# Words that only name where to look: "under the service agreement", "in this handbook".
+_DOCUMENT = re.compile(
+    r"\s*,?\s*\b(?:under|in|of|from|within|per|according\s+to|as\s+(?:set\s+out|stated|described)\s+in)\s+"
+    r"(?:the|this|our|these|that|my|your)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:agreement|contract|handbook|policy|policies|document|documents|manual|guide|guidelines|file|files|"
+    r"rulebook|terms(?:\s+and\s+conditions)?|docs|text)\b",
+    re.I,
+)
+
+
+def _category(quoted: str) -> str:
+    """A quoted category ("Governing Law", "NOTICE PERIOD") in lower case: its words are topics, not names."""
+    return quoted.lower() if quoted.isupper() or quoted.istitle() else quoted
+
+
+def reword(question: str) -> str:
+    """A form-like question as the question it asks: without a form's labels ("Details:"), its
+    quoted categories lowercased ("Governing Law": a category, not a name), "highlight the parts
+    related to X" as X, and without the words that only name the documents ("under the
+    agreement"). A plain question comes back unchanged."""
+    text = " ".join(question.split())
+    text = _LABEL.sub(lambda m: "" if m.group("label").lower() in FORM_LABELS else m.group(0), text)
+    text = _IMPERATIVE.sub("", text, count=1)
+    text = _REVIEW.sub("", text)
+    text = _QUOTED.sub(lambda m: _category(m.group("q")), text)
+    shorter = _DOCUMENT.sub("", text)
+    if content_words(shorter):
+        text = shorter
+    text = text.strip(" ,;")
+    return text if content_words(text) else " ".join(question.split())
 
 
 def question_problem(question: str) -> str:
@@ -158,11 +214,32 @@ def ask_of(question: str) -> Ask:
         question,
         kind,
         wh,
-        tuple(names_of(question)),
+        tuple(names_of(question, asked=True)),
         tuple(dict.fromkeys(stem(content_words(question)))),
         subject,
         speaker_of(question),
+        spoke_for(question),
     )
+
+
+_SPOKE_FOR = re.compile(
+    r"\bwho\s+(?:(?:spoke|speaks|talked|talks|commented|was\s+speaking|is\s+speaking)|"
+    r"(?:was|is|were|are)\s+(?:the\s+|a\s+)?(?:spokes(?:man|woman|person|people)|representative|voice))\s+"
+    r"(?:for|on\s+behalf\s+of|of)\s+(?:the\s+)?(?P<org>[^?]+)",
+    re.I,
+)
+# "X, a spokesman for Y", "said Y spokeswoman X", "speaking for Y": a sentence naming who spoke for Y.
+SPOKESPERSON = re.compile(
+    r"\b(?:spokes(?:man|woman|person)|representative|press\s+(?:officer|secretary)|speaking\s+(?:for|on\s+behalf\s+of)|"
+    r"on\s+behalf\s+of)\b",
+    re.I,
+)
+
+
+def spoke_for(question: str) -> str | None:
+    """The organisation of "Who spoke for X?" / "Who was the spokesman for X?", if asked so."""
+    m = _SPOKE_FOR.search(question)
+    return m.group("org").strip(" .") if m else None
 
 
 def speaker_of(question: str) -> str | None:
@@ -176,17 +253,50 @@ def speaker_of(question: str) -> str | None:
     return None
 
 
-def names_of(text: str) -> list[str]:
-    """Capitalised words (not opening the text) and numbers: the details a question is specific about."""
+_OPENS = re.compile(r"(?:^|[.!?][\"'”’)\]]*)\s*$")  # nothing, or a sentence's end: a capital here is no name
+
+
+def names_of(text: str, asked: bool = False) -> list[str]:
+    """Capitalised words (not opening the text) and numbers: the details a text is specific
+    about. In a question (`asked`), a word opening any of its sentences is no name either
+    ("Anyway, can I file online?"), unless it is an acronym."""
     out = []
     for m in WORD.finditer(text):
         w = m.group(0)
         if w.lower() in STOPWORDS:
             continue
-        first = not text[: m.start()].strip()
+        if asked:
+            first = bool(_OPENS.search(text, max(0, m.start() - 8), m.start())) and not (w.isupper() and len(w) > 1)
+        else:
+            first = not text[: m.start()].strip()
         if w[:1].isdigit() or (w[:1].isupper() and not first):
             out.append(w)
     return list(dict.fromkeys(out))
+
+
+_PIECES = re.compile(r"[A-Za-z]+")
+
+
+def spelled_out(names: Sequence[str], text: str) -> list[str]:
+    """The words of `text` that spell out an abbreviation among `names` ("MFA": "Multi-factor
+    authentication"), first found of each; an abbreviation written in `text` itself needs none."""
+    out = []
+    pieces = [(m.group(0), m.start(), m.end()) for m in _PIECES.finditer(text)]
+    initials = "".join(p[0][0].lower() for p in pieces)
+    present = set(WORD.findall(text))
+    for name in names:
+        if not (3 <= len(name) <= 6 and name.isalpha() and name.isupper()) or name in present:
+            continue
+        at = initials.find(name.lower())
+        while at >= 0:
+            run = pieces[at : at + len(name)]
+            phrase = text[run[0][1] : run[-1][2]]
+            # One phrase: its pieces joined by spaces or hyphens only, and not all of them stopwords.
+            if re.fullmatch(r"[A-Za-z]+(?:[ -][A-Za-z]+)*", phrase) and content_words(phrase):
+                out.append(phrase)
+                break
+            at = initials.find(name.lower(), at + 1)
+    return out
 
 
 def holds_kind(kind: str, text: str, question: str) -> bool:

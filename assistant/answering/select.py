@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.answering.candidates import Candidates, Neighbourhood, Ranked
-from assistant.answering.question import WANTED, Ask, holds_kind, topic_of
+from assistant.answering.question import SPOKESPERSON, WANTED, Ask, holds_kind, names_of, spelled_out, topic_of
 from assistant.answering.reader import SCALARS, Reader, features
 from assistant.answering.tuning import TUNING, Linear, Tuning
 from index import speakers
+from index.sections import SEPARATOR
 from index.text import WORD, content_words, idf, idf_unseen, plain, stem
 
 Similarity = Callable[[list[str], list[str]], np.ndarray]
@@ -177,9 +178,22 @@ def naming_first(ask: Ask, scored: list[Scored], near: Neighbourhood, pool: int)
 
 
 def _prefer(ask: Ask, scored: list[Scored]) -> list[Scored]:
-    """Sentences by the person whose words are asked for, and sentences naming the subject of
-    "who is X", ahead of the rest (each group best first)."""
-    return sorted(scored, key=lambda s: not (by(ask, s) or names_subject(ask, s)))
+    """Sentences by the person whose words are asked for, sentences naming the subject of
+    "who is X", and for "who spoke for X" those naming someone in that role, ahead of the rest
+    (each group best first)."""
+    return sorted(scored, key=lambda s: not (by(ask, s) or names_subject(ask, s) or names_spokesperson(ask, s)))
+
+
+def names_spokesperson(ask: Ask, s: Scored) -> bool:
+    """ "Who spoke for X?": the sentence names a person in a speaking role for X ("Steve
+    Whitmore, a spokesman for the Sheriff's Department")."""
+    if not ask.spoke_for:
+        return False
+    text = s.ranked.hit.sentence.text
+    org = {plain(w) for w in WORD.findall(ask.spoke_for) if w.lower() not in ("the", "of", "s")}
+    said = {plain(w) for w in WORD.findall(text)}
+    people = [n for n in names_of(text) if plain(n) not in org and not n[:1].isdigit()]
+    return bool(SPOKESPERSON.search(text)) and len(people) >= 2 and bool(org & said)
 
 
 def _by_topic(ask: Ask, scored: list[Scored], similarity: Similarity) -> list[Scored]:
@@ -208,6 +222,20 @@ def names_subject(ask: Ask, s: Scored) -> bool:
     return subject.lower() in s.ranked.hit.sentence.text.lower()
 
 
+HEADING_MIN_WORDS = 2  # a heading of one word ("Fees") names too little to vouch for a topic
+
+
+def headed(ask: Ask, s: Scored) -> bool:
+    """The sentence's own heading (the innermost of its section path with words, not a bare
+    clause number) is named by the question, every word of at least two: "Which law governs?
+    governing law" under "6 Governing Law › 6.1"."""
+    for label in reversed(s.ranked.hit.sentence.section.split(SEPARATOR)):
+        words = set(stem(content_words(re.sub(r"[\d.()]+", " ", label))))
+        if words:
+            return len(words) >= HEADING_MIN_WORDS and words <= set(ask.focus)
+    return False
+
+
 def missing_names(names: Sequence[str], context: str, quoted: str) -> list[str]:
     """The question's names absent from the evidence: numbers must be in the quoted sentences
     themselves, other names may be in a neighbouring sentence ("he" refers back) and may be
@@ -227,6 +255,7 @@ def missing_names(names: Sequence[str], context: str, quoted: str) -> list[str]:
             or stem([low])[0] in around_stems
             or (len(low) >= 4 and any(w.startswith(low) for w in around))
             or (name.isupper() and len(name) >= 2 and low in acronyms)
+            or spelled_out([name], context)
         ):
             out.append(name)
     return out

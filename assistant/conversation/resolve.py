@@ -9,7 +9,7 @@ subject and no pointer back is a new topic and carries nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answering.question import speaker_of
@@ -129,7 +129,14 @@ def resolve(question: str, turns: list[Turn]) -> Resolved:
     about = _ABOUT_X.match(question)
     subject = about.group("x").strip(" ?.!") if about else ""
     if subject and len(subject.split()) <= 5 and subject.split()[0].lower() not in _ASKING:
-        return _swap_subject(question, subject, frame)
+        swapped = _swap_subject(question, subject, frame)
+        if speaker_of(frame) or entities(frame):
+            return swapped  # a named subject swapped: a sentence may well name both
+        # A topic replaced ("sick pay" by "parental leave"): what was quoted on the old one, and
+        # doesn't name the new one, answers nothing now.
+        new = set(terms(subject))
+        said = frozenset((c.path, c.start, c.end) for c in turns[-1].answer.citations if not new & set(terms(c.quote)))
+        return replace(swapped, exclude=said)
     exclude: frozenset[tuple[str, int, int]] = frozenset()
     if _MORE.search(question):
         # "What else?": don't quote again what the previous answers already said.
@@ -174,6 +181,8 @@ def _swap_subject(question: str, new: str, frame: str) -> Resolved:
     preposition."""
     old = speaker_of(frame) or next(iter(entities(frame)), "")
     lead = r"(?:" + _PREPOSITION + r"\s+)?" if re.match(_PREPOSITION + r"\s", new, re.I) else ""
+    if not old:
+        old = topic_run(frame)  # "sick pay" in "How many days of sick pay do I get?"
     if old and old in frame:
         pattern = r"\b" + lead + r"(?:the\s+)?" + re.escape(old)
         standalone = re.sub(pattern, lambda _: new, frame, count=1, flags=re.I)
@@ -182,6 +191,24 @@ def _swap_subject(question: str, new: str, frame: str) -> Resolved:
     old_words = {w.lower() for w in WORD.findall(old)}
     carried = [t for t in terms(frame) if t not in old_words and t not in terms(new)]
     return Resolved(question, standalone, tuple([new, *carried]), frozenset(), standalone)
+
+
+_MEASURE = re.compile(r"\b(?:how\s+(?:many|much|long|often)|what|which)\s+(\w+)", re.I)
+
+
+def topic_run(question: str) -> str:
+    """What a question with no name is about: its longest run of content words ("sick pay"),
+    not the thing it counts ("days" in "How many days...") nor its verbs of asking."""
+    measured = {m.group(1).lower() for m in _MEASURE.finditer(question)}
+    runs: list[list[str]] = [[]]
+    for w in WORD.findall(question):
+        low = w.lower()
+        if low in _NOT_TERMS or low in _ASKING or low in measured or not w[0].isalpha():
+            runs.append([])
+        else:
+            runs[-1].append(w)
+    best = max(runs, key=len)  # the first of the longest
+    return " ".join(best) if best else ""
 
 
 def people(names: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Open(BaseModel):
@@ -24,6 +24,8 @@ class CitationOut(Open):
     end: int
     quote: str
     score: float
+    page: int | None = None
+    section: str | None = Field(None, description='the headings above the quote: "9 Term and Termination › 9.4"')
 
 
 class AnswerOut(Open):

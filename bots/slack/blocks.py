@@ -100,6 +100,8 @@ def stream_pieces(markdown: str) -> list[str]:
 def where(c: Citation, link: Linker | None = None) -> str:
     """A citation's file and offsets in mrkdwn: code-styled, or a link to its page."""
     place = escape(c.location.replace("`", "'")) + (f", page {c.page}" if c.page else "")
+    if c.section:
+        place = escape(c.titled.replace("`", "'")) + f" ({place})"
     url = link(c) if link else None
     if url:
         # `|` and `>` would end Slack's <url|text>; a URL never needs them unescaped.
