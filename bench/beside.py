@@ -78,7 +78,9 @@ def main() -> None:
                     for name, tree in (("old", old), ("new", REPO)):
                         rounds[name].append(side(tree, corpus, work / f"data-{name}", model_dir, questions))
                 med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in rounds.items()}
-                results.append({"corpus": corpus.name, **med})
+                name = "bundled" if corpus == REPO / "corpus" else corpus.name
+                name = corpus.parent.name if name == "corpus" else name  # a domain's corpus/ folder
+                results.append({"corpus": name, **med})
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(old)], check=False)
     print(json.dumps({"old": args.old, "results": results}, indent=1))
