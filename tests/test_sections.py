@@ -10,7 +10,8 @@ import pytest
 from index import sections
 from index.chunking import chunk, unique_sentences
 from index.documents import load
-from tests.make_files import typeset_pdf_bytes
+
+from make_files import typeset_pdf_bytes
 
 # One contract, written five ways. The sentence asked about is deep inside clause 9.4.
 TITLE = "Service Agreement"

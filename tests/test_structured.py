@@ -9,7 +9,8 @@ import re
 import pytest
 
 from assistant.conversation.session import Session
-from tests.make_files import typeset_pdf_bytes
+
+from make_files import typeset_pdf_bytes
 
 pytestmark = pytest.mark.slow
 
