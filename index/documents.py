@@ -156,7 +156,8 @@ def _html(markup: str) -> tuple[str, str, list[tuple[int, int, int]]]:
     ):
         tag.decompose()
     main = soup.find("main") or soup.find(role="main") or soup.find("article") or soup.body or soup
-    marked = [(" ".join(h.get_text(" ").split()), int(h.name[1])) for h in main.find_all(_HTML_HEADINGS)]
+    # Each heading's text as its block will read (inline markup joined with no separator).
+    marked = Counter((" ".join(h.get_text("").split()), int(h.name[1])) for h in main.find_all(_HTML_HEADINGS))
     # Blocks are separated by blank lines; inline markup (links, code spans) joins its text
     # with no separator, so "<code>shutil.copytree()</code>" stays one word.
     for tag in main.find_all(_HTML_BLOCK_TAGS):
@@ -175,11 +176,15 @@ def _html(markup: str) -> tuple[str, str, list[tuple[int, int, int]]]:
     if not title:
         h1 = main.find("h1") if hasattr(main, "find") else None
         title = h1.get_text(" ", strip=True) if h1 else ""
-    levels, k = [], 0  # the headings, found in order among the blocks
+    levels = []  # each block's heading level (0: none), each heading's text taken once
+    by_text = {t: lvl for t, lvl in marked}
     for b in blocks:
-        hit = k < len(marked) and b == marked[k][0]
-        levels.append(marked[k][1] if hit else 0)
-        k += hit
+        lvl = by_text.get(b, 0)
+        if lvl and marked[(b, lvl)] > 0:
+            marked[(b, lvl)] -= 1
+            levels.append(lvl)
+        else:
+            levels.append(0)
     text, headings = _joined(blocks, levels)
     return text, title, headings
 
