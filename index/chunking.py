@@ -54,16 +54,15 @@ class Sentence:
     section: str = ""  # the headings above it, outermost first, joined by " › " (index.sections)
 
 
-SECTION_CONTEXT = True  # sentences are keyword-indexed under their headings
-EMBED_SECTIONS = False  # ... and embedded under them (see docs/quality.md: it moved every cosine the thresholds read)
 _NUMBER_ONLY = re.compile(r"[\d.()]+|\([a-z]{1,3}\)")
 
 
-def in_context(s: Sentence, embedding: bool = False) -> str:
-    """The sentence as it is keyword-indexed (and, with EMBED_SECTIONS, embedded): under its
-    section's headings ("Term and Termination: Either party may…"), so a clause whose own words
-    don't name its topic is still found by them. Bare clause numbers add nothing and are left out."""
-    if not SECTION_CONTEXT or not s.section or (embedding and not EMBED_SECTIONS):
+def in_context(s: Sentence) -> str:
+    """The sentence as it is keyword-indexed: under its section's headings ("Term and
+    Termination: Either party may…"), so a clause whose own words don't name its topic is still
+    found by them. Bare clause numbers add nothing and are left out. (Embedded so too, every
+    cosine the thresholds read moved and three domains lost: docs/quality.md.)"""
+    if not s.section:
         return s.text
     heads = [h for h in s.section.split(sections.SEPARATOR) if not _NUMBER_ONLY.fullmatch(h)]
     return f"{' › '.join(heads)}: {s.text}" if heads else s.text

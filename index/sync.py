@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from index import documents
-from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, Sentence, chunk, in_context, sentences_of, unique_sentences
+from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, Sentence, chunk, sentences_of, unique_sentences
 from index.contained import contained, describe_os_error
 from index.embedding import Embedder
 from index.errors import DocumentError
@@ -262,7 +262,7 @@ def _write(pending: list[_Pending], store: Store, embedder: Embedder, meter: _Me
     if not pending:
         return
     size = sum(p.size for p in pending)
-    vectors = _embed([in_context(s, embedding=True) for p in pending for s in p.sentences], embedder, meter, size)
+    vectors = _embed([s.text for p in pending for s in p.sentences], embedder, meter, size)
     items, at = [], 0
     for p in pending:
         sv = vectors[at : at + len(p.sentences)]

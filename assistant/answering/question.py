@@ -280,12 +280,15 @@ _PIECES = re.compile(r"[A-Za-z]+")
 def spelled_out(names: Sequence[str], text: str) -> list[str]:
     """The words of `text` that spell out an abbreviation among `names` ("MFA": "Multi-factor
     authentication"), first found of each; an abbreviation written in `text` itself needs none."""
+    wanted = [n for n in names if 3 <= len(n) <= 6 and n.isalpha() and n.isupper()]
+    if not wanted:
+        return []  # most questions: nothing to look up, so the retrieved text isn't scanned
     out = []
     pieces = [(m.group(0), m.start(), m.end()) for m in _PIECES.finditer(text)]
     initials = "".join(p[0][0].lower() for p in pieces)
     present = set(WORD.findall(text))
-    for name in names:
-        if not (3 <= len(name) <= 6 and name.isalpha() and name.isupper()) or name in present:
+    for name in wanted:
+        if name in present:
             continue
         at = initials.find(name.lower())
         while at >= 0:
